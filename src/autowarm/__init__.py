@@ -1,10 +1,26 @@
 """autowarm: loss-adaptive LR warm-up and a complete LR-schedule toolkit for LLM pretraining.
 
-The public API is curated here; the logic lives in the subpackages.
+The public API is curated here; the logic lives in the subpackages: :mod:`autowarm.schedules`
+(pure schedules and the adaptive state machine, no torch), :mod:`autowarm.lr` (torch
+LR-scheduler adapters), :mod:`autowarm.optim` (LMO optimizers), :mod:`autowarm.theory`,
+:mod:`autowarm.train`, :mod:`autowarm.bench`. Torch-dependent names are imported on first use, so
+``import autowarm`` and ``autowarm --help`` stay fast.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
 
-__all__ = ["__version__"]
+from autowarm._version import __version__
+
+_LAZY = {"AdaptiveWarmup": "autowarm.lr", "FixedSchedule": "autowarm.lr"}
+
+__all__ = ["AdaptiveWarmup", "FixedSchedule", "__version__", "schedules"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "schedules":
+        return importlib.import_module("autowarm.schedules")
+    raise AttributeError(f"module 'autowarm' has no attribute {name!r}")

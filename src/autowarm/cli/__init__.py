@@ -2,6 +2,7 @@
 
 Each verb lives in its own module of this package and exposes ``register(subparsers)``, which adds
 its sub-parser and sets ``handler`` (a function of the parsed arguments returning an exit code).
+A verb that takes free ``--key value`` pairs sets ``accepts_extra=True`` and reads ``args.extra``.
 Modules import heavy dependencies (torch, matplotlib) inside their handlers, so ``autowarm --help``
 stays fast.
 """
@@ -13,10 +14,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from autowarm import __version__
+from autowarm._version import __version__
 
 # One module per verb, in the order ``autowarm --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("schedule", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args, extra = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
@@ -44,3 +48,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"autowarm {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early
+        return 0

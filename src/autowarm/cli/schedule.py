@@ -1,0 +1,75 @@
+"""``autowarm schedule NAME --total-steps N [--key value ...]``: print or plot a named schedule."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``schedule`` verb."""
+    p = sub.add_parser(
+        "schedule",
+        help="print or plot the multipliers of a named schedule",
+        description=(
+            "Print the LR multiplier of every optimizer update (step 0 = the first update) of a "
+            "named schedule. NAME may carry arguments ('wsd:cooldown_frac=0.2') and further "
+            "--key value pairs are passed to the schedule (e.g. --warmup-steps 100)."
+        ),
+    )
+    p.add_argument("name", nargs="?", help="schedule name or spec; see --list")
+    p.add_argument("--total-steps", type=int, help="optimizer updates in the run")
+    p.add_argument("--json", action="store_true", help="print a JSON list of multipliers")
+    p.add_argument("--every", type=int, default=1, help="print every k-th step (default 1)")
+    p.add_argument("--plot", metavar="FILE.png", help="also plot the schedule to this file")
+    p.add_argument("--list", action="store_true", help="list schedules and their arguments")
+    p.set_defaults(handler=run, accepts_extra=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the schedule, then print and/or plot it."""
+    from autowarm.cli._args import key_values
+    from autowarm.schedules import from_spec, sample
+    from autowarm.schedules.registry import describe
+
+    if args.list:
+        for name, params in describe().items():
+            print(f"{name}: {', '.join(params)}")
+        return 0
+    if not args.name or args.total_steps is None:
+        raise ValueError("give a schedule NAME and --total-steps N (or --list)")
+    if args.every < 1:
+        raise ValueError(f"--every must be >= 1; got {args.every}")
+    schedule = from_spec(args.name, args.total_steps, **key_values(args.extra))
+    values = sample(schedule, args.total_steps)
+    if args.json:
+        print(json.dumps([float(x) for x in values[:: args.every]]))
+    else:
+        print("step\tmultiplier")
+        for k in range(0, args.total_steps, args.every):
+            print(f"{k}\t{values[k]:.6g}")
+    if args.plot:
+        plot_multipliers({args.name: values}, args.plot)
+    return 0
+
+
+def plot_multipliers(curves: dict, path: str, *, title: str = "LR schedule", marks=None) -> None:
+    """Plot multiplier curves (name -> array) with optional vertical marks (label -> step)."""
+    from autowarm._plot import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=120)
+    for name, values in curves.items():
+        ax.plot(range(len(values)), values, label=name, lw=1.5)
+    for label, step in (marks or {}).items():
+        ax.axvline(step, color="gray", ls="--", lw=1)
+        ax.annotate(label, (step, 1.0), textcoords="offset points", xytext=(3, -12), fontsize=8)
+    ax.set_xlabel("optimizer update (step)")
+    ax.set_ylabel("LR multiplier")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

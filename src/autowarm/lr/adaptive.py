@@ -1,0 +1,295 @@
+"""``AdaptiveWarmup``: the loss-adaptive warm-up as a torch ``LRScheduler``.
+
+Usage: build it after the optimizer, then after every ``optimizer.step()`` call
+``scheduler.step(loss)`` with the mean loss of that optimizer step (over its micro-batches)::
+
+    sched = AdaptiveWarmup(opt, total_steps=10_000, target_loss=3.3)
+    for x, y in batches:
+        loss = model(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        sched.step(loss)
+
+The maths and the state machine live in :mod:`autowarm.schedules.adaptive`; this adapter
+applies the multiplier to every param group's own base LR (Muon and AdamW groups keep their ratio),
+averages the loss across ranks when ``torch.distributed`` is initialised, counts each optimizer step
+once, and serialises plain named fields.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import warnings
+import weakref
+from collections.abc import Iterable
+
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from autowarm.lr._groups import all_groups, as_optimizers, base_lrs, infer_norm, set_group_lr
+from autowarm.lr.dist import mean_across_ranks
+from autowarm.schedules.adaptive import AdaptiveWarmupSchedule
+from autowarm.schedules.kappa import kappa as norm_kappa
+
+_MACHINE_KEYS = frozenset(AdaptiveWarmupSchedule(1, 0.0, delta_star=1.0).init())
+
+
+def _count_step(ref: weakref.ref, *_args, **_kwargs) -> None:
+    sched = ref()
+    if sched is not None:
+        sched._optimizer_steps += 1
+
+
+class AdaptiveWarmup(LRScheduler):
+    """Loss-adaptive warm-up (Riabinin et al. 2026, arXiv 2602.05813), then a decay.
+
+    The LR of every param group is ``base_lr * m`` where the multiplier ``m`` follows the loss
+    during the warm-up, ``m(D) = 1 / (1 + (div - 1) (D0 / D) ((D - D*) / (D0 - D*))^2)`` for the
+    smoothed gap ``D = loss - target_loss``, and after the gap first reaches ``D*`` follows a decay
+    (default cosine to ``final_lr_factor``) over the remaining updates. The first update runs at
+    ``base_lr / div_factor``.
+
+    Args:
+        optimizer: a ``torch.optim.Optimizer``, or a sequence of them driven by one loss.
+        total_steps: optimizer updates in the run.
+        target_loss: ``f*``, below the initial loss; about the loss the run can reach (the seed
+            paper's results are robust for f* within ~0.5 nats under the final loss, and degrade
+            when the peak loss ``f* + D*`` is never reached).
+        div_factor: the warm-up starts at ``1/div_factor`` of the base LR.
+        delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
+        norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
+            which with the matrix shapes gives ``kappa``. ``None`` infers it from the param groups'
+            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer type: torch ``Muon``
+            is spectral; the Adam family is treated as sign descent (Adam's update is sign-like).
+            Other optimizers need ``norm``, ``kappa`` or ``delta_star``.
+        kappa: the norm constant directly (overrides ``norm``).
+        smoothing: EMA factor of the bias-corrected loss average (0 = raw loss, paper-faithful).
+        decay: the post-switch decay shape; ``final_lr_factor`` its last multiplier.
+        sync_every: read (and all-reduce) losses every ``k`` steps in one batch: with tensor
+            losses on a GPU this avoids a host sync per step; the warm-up then reacts ``k`` steps
+            late. 1 reads every step.
+        initial_gap, patience, monotone, sigma_f, cooldown_steps, k_constants: see
+            :class:`autowarm.schedules.AdaptiveWarmupSchedule`.
+        process_group: the data-parallel group whose ranks' losses are averaged (default: world).
+
+    Each optimizer step is counted once: ``step(loss)`` calls without an ``optimizer.step()``
+    since the previous one (accelerate's repeated stepping, a GradScaler-skipped step) are ignored.
+
+    >>> import torch
+    >>> p = torch.nn.Parameter(torch.zeros(2, 2))
+    >>> opt = torch.optim.SGD([p], lr=0.1)
+    >>> sched = AdaptiveWarmup(opt, total_steps=100, target_loss=0.0, delta_star=1.0,
+    ...                        div_factor=10.0, smoothing=0.0)
+    >>> round(opt.param_groups[0]["lr"], 6)  # the first update runs at lr / div
+    0.01
+    >>> for loss in [4.0, 3.0, 2.0, 0.9]:
+    ...     opt.step()
+    ...     sched.step(loss)
+    >>> sched.phase, sched.warmup_end_step
+    ('decay', 4)
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer | Iterable[Optimizer],
+        *,
+        total_steps: int,
+        target_loss: float,
+        div_factor: float = 100.0,
+        delta_star: float | None = None,
+        norm: str | None = None,
+        kappa: float | None = None,
+        smoothing: float = 0.9,
+        decay: str = "cosine",
+        final_lr_factor: float = 1e-4,
+        sync_every: int = 1,
+        initial_gap: float | None = None,
+        patience: int = 1,
+        monotone: bool = False,
+        sigma_f: float = 1e-3,
+        cooldown_steps: int | None = None,
+        k_constants: tuple[float, float, float] | None = None,
+        process_group=None,
+        last_epoch: int = -1,
+    ) -> None:
+        self._optimizers = as_optimizers(optimizer)
+        if last_epoch != -1:
+            raise ValueError(
+                f"AdaptiveWarmup starts fresh (last_epoch=-1); resume with load_state_dict(). "
+                f"got last_epoch={last_epoch!r}"
+            )
+        if isinstance(sync_every, bool) or not isinstance(sync_every, numbers.Integral):
+            raise TypeError(f"sync_every must be an integer >= 1; got {sync_every!r}")
+        if sync_every < 1:
+            raise ValueError(f"sync_every must be an integer >= 1; got {sync_every!r}")
+        self.norm: str | None = None
+        if delta_star is None and k_constants is None and kappa is None:
+            self.norm, shapes = infer_norm(self._optimizers, norm)
+            kappa = norm_kappa(self.norm, shapes)
+        self.schedule = AdaptiveWarmupSchedule(
+            total_steps=total_steps,
+            target_loss=target_loss,
+            div_factor=div_factor,
+            delta_star=delta_star,
+            kappa=kappa,
+            sigma_f=sigma_f,
+            smoothing=smoothing,
+            initial_gap=initial_gap,
+            patience=patience,
+            monotone=monotone,
+            decay=decay,
+            final_lr_factor=final_lr_factor,
+            cooldown_steps=cooldown_steps,
+            k_constants=k_constants,
+        )
+        self.sync_every = int(sync_every)
+        self.process_group = process_group
+        self._state = self.schedule.init()
+        self._pending: list = []
+        self._optimizer_steps = 0
+        self._consumed = 0
+        self._warned = False
+        self._hook = self._optimizers[0].register_step_post_hook(
+            functools.partial(_count_step, weakref.ref(self))
+        )
+        base_lrs(self._optimizers)  # sets initial_lr on every group of every optimizer
+        super().__init__(self._optimizers[0], last_epoch)
+
+    # --- the LRScheduler protocol --------------------------------------------------------------
+
+    def step(self, loss=None) -> None:  # type: ignore[override]
+        """Take the loss of the optimizer step just taken and set the LRs of the next update.
+
+        Args:
+            loss: the mean loss of that optimizer step (a float or a scalar tensor, at the
+                pre-update weights, averaged over its micro-batches). Needed during the warm-up,
+                ignored after the switch. NaN/inf: the LR is held and the event counted.
+        """
+        if self.last_epoch < 0:  # the constructor's initial call
+            self.last_epoch = 0
+            self.base_lrs = base_lrs(self._optimizers)
+            self._apply()
+            return
+        if self._optimizer_steps == self._consumed:
+            if not self._warned:
+                warnings.warn(
+                    "AdaptiveWarmup.step() was called without an optimizer.step() since the last "
+                    "call (or the step was skipped, e.g. by GradScaler); the call is ignored so "
+                    "that each optimizer update counts once.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                self._warned = True
+            return
+        self._consumed = self._optimizer_steps
+        self.last_epoch += 1
+        self._state = self.schedule.advance(self._state)
+        if self._state["phase"] == "warmup":
+            if loss is None:
+                raise TypeError(
+                    "AdaptiveWarmup.step(loss) needs the loss of the optimizer step during the "
+                    "warm-up; call scheduler.step(loss) after optimizer.step()"
+                )
+            self._pending.append(loss.detach() if isinstance(loss, torch.Tensor) else loss)
+            if len(self._pending) >= self.sync_every:
+                self._flush()
+        else:
+            self._pending.clear()
+        self._apply()
+
+    def get_lr(self) -> list[float]:
+        """The LRs of the next update: each group's base LR times the current multiplier."""
+        m = self.last_multiplier
+        return [b * m for b in self.base_lrs]
+
+    def state_dict(self) -> dict:
+        """Plain named fields (loads with ``torch.load(weights_only=True)``).
+
+        Losses read late (``sync_every > 1``) are stored as this rank's local values.
+        """
+        return {
+            "last_epoch": int(self.last_epoch),
+            "base_lrs": [float(b) for b in self.base_lrs],
+            "machine": dict(self._state),
+            "pending": [float(x) for x in self._pending],
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a :meth:`state_dict`; the optimizers' LRs are set from it."""
+        missing = _MACHINE_KEYS - set(state_dict.get("machine", {}))
+        if missing or "last_epoch" not in state_dict:
+            raise ValueError(
+                f"not an AdaptiveWarmup state_dict (missing {sorted(missing) or ['last_epoch']})"
+            )
+        self.last_epoch = int(state_dict["last_epoch"])
+        self.base_lrs = [float(b) for b in state_dict["base_lrs"]]
+        self._state = dict(state_dict["machine"])
+        self._pending = [float(x) for x in state_dict.get("pending", [])]
+        self._consumed = self._optimizer_steps
+        self._apply()
+
+    # --- inspection ----------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        """``"warmup"`` until the gap reaches ``D*``, then ``"decay"``."""
+        return self._state["phase"]
+
+    @property
+    def gap(self) -> float | None:
+        """The last smoothed sub-optimality gap ``loss - target_loss`` (None before a loss)."""
+        return self._state["gap"]
+
+    @property
+    def smoothed_loss(self) -> float | None:
+        """The last smoothed loss."""
+        return self._state["loss"]
+
+    @property
+    def delta_star(self) -> float | None:
+        """``D*``, fixed at the first observed loss."""
+        return self._state["delta_star"]
+
+    @property
+    def initial_gap(self) -> float | None:
+        """``D0``, the gap of the first observed loss (or the one given)."""
+        return self._state["d0"]
+
+    @property
+    def warmup_end_step(self) -> int | None:
+        """The first update run by the decay (the warm-up length in updates), or None."""
+        return self._state["warmup_end_step"]
+
+    @property
+    def last_multiplier(self) -> float:
+        """The multiplier of the next update."""
+        return self.schedule.value(self._state)
+
+    @property
+    def nonfinite_count(self) -> int:
+        """Non-finite losses seen (each held the LR)."""
+        return self._state["nonfinite"]
+
+    def constants(self) -> tuple[float, float, float] | None:
+        """``(K0, K1, K2)`` of ``eta(D) = D / (K0 + K1 D + K2 D^2)`` for the first group's base LR."""
+        return self.schedule.constants(self._state, lr=self.base_lrs[0])
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        values = mean_across_ranks(self._pending, self.process_group)
+        self._pending = []
+        for x in values:
+            self._state = self.schedule.observe(self._state, x)
+
+    def _apply(self) -> None:
+        m = self.schedule.value(self._state)
+        for group, base in zip(all_groups(self._optimizers), self.base_lrs, strict=True):
+            set_group_lr(group, base * m)
+        self._last_lr = [
+            float(g["lr"]) if isinstance(g["lr"], torch.Tensor) else g["lr"]
+            for g in all_groups(self._optimizers)
+        ]

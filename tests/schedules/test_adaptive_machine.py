@@ -1,0 +1,239 @@
+"""The adaptive warm-up state machine: transitions, options, invariants, bad input."""
+
+import itertools
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autowarm.schedules import AdaptiveWarmupSchedule, multiplier
+
+
+def machine(**kw):
+    base = dict(total_steps=100, target_loss=1.0, delta_star=1.0, div_factor=10.0, smoothing=0.0)
+    base.update(kw)
+    return AdaptiveWarmupSchedule(**base)
+
+
+def run(m, losses):
+    state = m.init()
+    mults = []
+    for loss in losses:
+        mults.append(m.value(state))
+        state = m.update(state, loss)
+    return mults, state
+
+
+def test_first_update_runs_at_one_over_div():
+    m = machine()
+    assert m.value(m.init()) == pytest.approx(0.1)
+
+
+def test_raw_loss_follows_the_closed_form_and_switches_at_dstar():
+    m = machine()
+    losses = [5.0, 4.0, 3.0, 2.5, 2.1, 1.95, 1.5]
+    mults, state = run(m, losses)
+    d0 = 4.0
+    for k in range(1, 6):
+        assert mults[k] == pytest.approx(multiplier(losses[k - 1] - 1.0, d0, 1.0, 10.0))
+    # gap 0.95 <= D* = 1 at the loss of update 5 -> update 6 is the first of the decay.
+    assert state["phase"] == "decay" and state["warmup_end_step"] == 6
+    # The decay is a cosine over the remaining 94 updates to 1e-4, end-inclusive.
+    expect = 1e-4 + (1 - 1e-4) * 0.5 * (1 + math.cos(math.pi / 94))
+    assert mults[6] == pytest.approx(expect)
+    state = dict(state, step=99)
+    assert m.value(state) == pytest.approx(1e-4)
+    assert m.value(dict(state, step=500)) == pytest.approx(1e-4)
+
+
+def test_losses_after_switch_are_ignored():
+    m = machine()
+    _, s1 = run(m, [5.0, 1.5, 0.5, 9.0, 9.0])
+    _, s2 = run(m, [5.0, 1.5, 0.5, 0.1, 0.1])
+    assert m.value(s1) == m.value(s2)
+    assert s1["phase"] == "decay"
+
+
+def test_smoothing_is_a_bias_corrected_ema():
+    m = machine(smoothing=0.5, delta_star=0.5)
+    _, state = run(m, [5.0, 3.0])
+    # weights: ema = 0.5*(0.5*5) + 0.5*3 = 2.75, weight = 0.75 -> 3.666...
+    assert state["loss"] == pytest.approx(2.75 / 0.75)
+    _, first = run(m, [5.0])
+    assert first["loss"] == 5.0  # bias correction: the first smoothed loss is the loss
+
+
+def test_patience_requires_consecutive_observations():
+    m = machine(patience=3)
+    _, state = run(m, [5.0, 1.9, 1.9, 2.5, 1.9, 1.9])
+    assert state["phase"] == "warmup" and state["below"] == 2
+    _, state = run(m, [5.0, 1.9, 1.9, 1.9])
+    assert state["phase"] == "decay" and state["warmup_end_step"] == 4
+
+
+def test_monotone_never_lowers_the_warmup_lr():
+    losses = [5.0, 3.0, 4.5, 2.9, 6.0, 2.5]
+    free, _ = run(machine(), losses)
+    mono, _ = run(machine(monotone=True), losses)
+    assert any(b < a for a, b in itertools.pairwise(free))
+    assert all(b >= a for a, b in itertools.pairwise(mono))
+
+
+def test_nonfinite_loss_holds_the_lr_and_is_counted():
+    m = machine()
+    mults, state = run(m, [5.0, 3.0, float("nan"), float("inf"), -float("inf"), 2.5])
+    assert mults[3] == mults[4] == mults[5] == mults[2]
+    assert state["nonfinite"] == 3
+    # NaN before the first finite loss: D0 comes from the first finite one.
+    _, state = run(m, [float("nan"), 5.0])
+    assert state["d0"] == 4.0
+
+
+def test_loss_below_target_clamps_the_gap_and_switches():
+    m = machine()
+    _, state = run(m, [5.0, 0.2])
+    assert state["gap"] == pytest.approx(1e-12)
+    assert state["phase"] == "decay"
+
+
+def test_initial_gap_given():
+    m = machine(initial_gap=8.0)
+    mults, state = run(m, [5.0, 4.0])
+    assert state["d0"] == 8.0
+    assert mults[1] == pytest.approx(multiplier(4.0, 8.0, 1.0, 10.0))
+
+
+def test_fitted_delta_star_from_kappa():
+    m = AdaptiveWarmupSchedule(total_steps=1000, target_loss=3.2, kappa=46848.0, smoothing=0.0)
+    _, state = run(m, [11.0])
+    assert 3.2 + state["delta_star"] == pytest.approx(5.71, abs=0.02)
+
+
+def test_k_constants_mode_is_the_normalised_measured_law():
+    k = (4.0, -1.0, 1.0)  # D* = 2, eta(D*) = 2 / (4 - 2 + 4) = 1/3
+    m = machine(k_constants=k, delta_star=None)
+    mults, state = run(m, [9.0, 6.0, 4.0])
+    assert state["delta_star"] == 2.0
+    eta = lambda d: d / (4.0 - d + d * d)  # noqa: E731
+    assert mults[1] == pytest.approx(eta(8.0) * 3)
+    assert mults[2] == pytest.approx(eta(5.0) * 3)
+    assert m.constants(state) == k
+
+
+def test_cooldown_steps_hold_then_decay():
+    m = machine(total_steps=20, cooldown_steps=5, decay="linear", final_lr_factor=0.0)
+    _, state = run(m, [5.0, 1.5])  # switches at update 2
+    vals = [m.value(dict(state, step=k)) for k in range(2, 20)]
+    assert vals[:13] == [1.0] * 13
+    assert vals[13:] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
+
+
+def test_switch_at_the_end_runs_the_final_factor():
+    m = machine(total_steps=3)
+    _, state = run(m, [5.0, 4.0, 1.5])
+    assert state["warmup_end_step"] == 3
+    assert m.value(state) == pytest.approx(1e-4)
+
+
+def test_constants_for_a_peak_lr():
+    m = machine()
+    _, state = run(m, [5.0])
+    k0, k1, k2 = m.constants(state, lr=1e-3)
+    assert 1.0 / (k0 + k1 + k2) == pytest.approx(1e-3)  # eta(D* = 1) = lr
+    assert m.constants(m.init()) is None
+
+
+def test_state_is_plain_json_data_and_round_trips():
+    m = machine(smoothing=0.9)
+    _, state = run(m, [5.0, 4.0, float("nan"), 3.0])
+    restored = json.loads(json.dumps(state))
+    assert restored == state
+    rest = [2.5, 2.0, 1.5, 1.2, 1.0]
+    a = b = state
+    for loss in rest:
+        a, b = m.update(a, loss), m.update(restored, loss)
+        restored = b
+        assert m.value(a) == m.value(b)
+
+
+def test_pure_functions_do_not_mutate_their_input():
+    m = machine()
+    s0 = m.init()
+    snapshot = dict(s0)
+    m.update(s0, 5.0)
+    assert s0 == snapshot
+
+
+def test_simulate_lists():
+    out = machine().simulate([5.0, 3.0, 1.5])
+    assert len(out["multiplier"]) == len(out["gap"]) == len(out["phase"]) == 3
+    assert out["phase"][-1] == "decay"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    losses=st.lists(
+        st.one_of(
+            st.floats(-5, 50),
+            st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    smoothing=st.floats(0.0, 0.99),
+    monotone=st.booleans(),
+    patience=st.integers(1, 4),
+)
+def test_multiplier_always_finite_in_unit_interval(losses, smoothing, monotone, patience):
+    m = machine(
+        target_loss=0.0, delta_star=0.5, smoothing=smoothing, monotone=monotone, patience=patience
+    )
+    state = m.init()
+    prev = m.value(state)
+    finite_seen = False
+    for loss in losses:
+        if not finite_seen and math.isfinite(loss) and loss <= 0.5:
+            with pytest.raises(ValueError, match="target_loss"):
+                m.update(state, loss)
+            return
+        finite_seen = finite_seen or math.isfinite(loss)
+        state = m.update(state, loss)
+        v = m.value(state)
+        assert math.isfinite(v) and 0.0 <= v <= 1.0
+        if monotone and state["phase"] == "warmup":
+            assert v >= prev
+        prev = v
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"div_factor": 0.5}, "div_factor must be"),
+        ({"total_steps": 0}, "total_steps must be"),
+        ({"target_loss": float("nan")}, "target_loss must be a finite number"),
+        ({"smoothing": 1.0}, "smoothing must be"),
+        ({"patience": 0}, "patience must be"),
+        ({"decay": "zigzag"}, "decay must be one of"),
+        ({"final_lr_factor": -1.0}, "final_lr_factor"),
+        ({"delta_star": -1.0}, "delta_star must be"),
+        ({"delta_star": 5.0, "initial_gap": 4.0}, "must be below initial_gap"),
+        ({"delta_star": None}, "needs delta_star, kappa"),
+        ({"delta_star": None, "k_constants": (1.0, 1.0)}, "k_constants"),
+        ({"delta_star": None, "k_constants": (-1.0, 1.0, 1.0)}, "k_constants"),
+        ({"cooldown_steps": 0}, "cooldown_steps"),
+    ],
+)
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        machine(**kwargs)
+
+
+def test_target_at_or_above_first_loss_is_rejected_at_the_first_loss():
+    m = machine(target_loss=5.0)
+    with pytest.raises(ValueError, match=r"target_loss \(5.0\) must be below the first"):
+        m.update(m.init(), 4.0)
+    m = machine(delta_star=3.5)
+    with pytest.raises(ValueError, match="must be below the initial gap"):
+        m.update(m.init(), 4.0)
