@@ -14,6 +14,16 @@ def is_distributed(group=None) -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
 
 
+def _scalar(x) -> float:
+    if isinstance(x, torch.Tensor):
+        if x.numel() != 1:
+            raise ValueError(f"a loss must be a scalar; got a tensor of shape {tuple(x.shape)}")
+        return float(x.detach().reshape(()).item())
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return float(x)
+    raise TypeError(f"a loss must be a real number or a scalar tensor; got {x!r}")
+
+
 def _as_tensor(values: Sequence, group) -> torch.Tensor:
     """Stack floats and scalar tensors into one float64 vector on the device the backend needs."""
     if is_distributed(group) and dist.get_backend(group) == "nccl":
@@ -44,8 +54,10 @@ def mean_across_ranks(values: Sequence, group=None) -> list[float]:
     """
     if not values:
         return []
+    if not is_distributed(group) and len(values) == 1:
+        return [_scalar(values[0])]  # the common case: one read, no stacking
     if not is_distributed(group) and all(not isinstance(x, torch.Tensor) for x in values):
-        return [float(x) for x in values]
+        return [_scalar(x) for x in values]
     stacked = _as_tensor(values, group)
     if is_distributed(group):
         dist.all_reduce(stacked, op=dist.ReduceOp.SUM, group=group)
