@@ -1,0 +1,83 @@
+"""The warm-up benchmark: adaptive warm-up vs a tuned grid of fixed warm-up lengths.
+
+:func:`run_bench` expands a preset (:mod:`autowarm.bench.presets`) into runs
+(:mod:`autowarm.bench.sweep`), trains them in parallel processes with resume
+(:mod:`autowarm.bench.runner`, :mod:`autowarm.bench.store`) and renders the report
+(:mod:`autowarm.bench.report`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from autowarm.bench.presets import PRESETS, BenchPreset, OptimizerSetup, preset
+from autowarm.bench.report import report
+from autowarm.bench.stats import paired_difference, summarize
+from autowarm.bench.store import ResultStore
+from autowarm.bench.sweep import RunSpec, plan
+
+
+def run_bench(
+    preset_name: str,
+    out: str | Path,
+    *,
+    optimizers: list[str] | None = None,
+    seeds: int | None = None,
+    steps: int | None = None,
+    quick: bool = False,
+    fstar_sweep: bool = False,
+    jobs: int | None = None,
+    threads: int = 1,
+    progress: bool = True,
+    command: str = "",
+) -> dict:
+    """Run (or resume) a benchmark into ``out`` and write its report; return a summary.
+
+    Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the
+    ``report`` path and ``wall_time_s`` of this invocation.
+    """
+    t0 = time.perf_counter()
+    bench = preset(preset_name)
+    specs = plan(
+        bench, out, optimizers=optimizers, seeds=seeds, steps=steps, quick=quick,
+        fstar_sweep=fstar_sweep, threads=threads,
+    )  # fmt: skip
+    store = ResultStore(out)
+    store.write_meta(
+        {
+            "preset": bench.name,
+            "optimizers": sorted({s.optimizer for s in specs}),
+            "seeds": max(s.seed for s in specs) + 1,
+            "steps": specs[0].config.steps,
+            "quick": quick,
+            "fstar_sweep": fstar_sweep,
+            "runs": [s.run_id for s in specs],
+            "command": command,
+        }
+    )
+    from autowarm.bench.runner import run_all
+
+    done, failed = run_all(specs, store, jobs=jobs, progress=progress)
+    path = report(out) if done else None
+    return {
+        "runs": [s.run_id for s in specs],
+        "failed": failed,
+        "report": str(path) if path else None,
+        "wall_time_s": time.perf_counter() - t0,
+    }
+
+
+__all__ = [
+    "PRESETS",
+    "BenchPreset",
+    "OptimizerSetup",
+    "ResultStore",
+    "RunSpec",
+    "paired_difference",
+    "plan",
+    "preset",
+    "report",
+    "run_bench",
+    "summarize",
+]

@@ -1,0 +1,154 @@
+"""Benchmark presets: the workload (model, data, budget) and each optimizer's hyperparameters.
+
+A preset is data (AlgoPerf style): the harness trains the same model on the same data for each
+arm; only the LR schedule differs between arms of one optimizer. Arms:
+
+- ``grid``: a fixed warm-up of ``W`` steps then cosine decay, the seed paper's baseline
+  (torch ``OneCycleLR`` with ``pct_start = W / T``, half-cosine ramp from ``lr/div`` to ``lr``,
+  cosine to ``lr / (div * final_div_factor)``), for each ``W`` of the grid;
+- ``adaptive-faithful``: the loss-adaptive warm-up with the paper's rules (raw mini-batch loss,
+  the paper's D* rule, switch on the first loss below ``f* + D*``);
+- ``adaptive``: autowarm's default mode of the same scheduler (bias-corrected EMA of the loss).
+
+Both adaptive arms use the same peak LR, ``div_factor`` and cosine decay as the grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class OptimizerSetup:
+    """One optimizer's hyperparameters in a preset (shared by all of its arms)."""
+
+    lr: float  # peak LR of every param group
+    div_factor: float  # warm-up starts at lr / div_factor (grid and adaptive alike)
+    target_loss: float  # f* of the adaptive arms (about the loss the run can reach)
+    hparams: dict = field(default_factory=dict)  # further autowarm.optim.build arguments
+
+
+@dataclass(frozen=True)
+class BenchPreset:
+    """A benchmark workload: model, data, budget, the warm-up grid and the optimizers."""
+
+    name: str  # preset name
+    model: str  # model preset of autowarm.train.model
+    steps: int  # optimizer updates per run
+    batch_size: int  # sequences per update
+    optimizers: dict[str, OptimizerSetup]  # name -> setup; the default optimizer set
+    warmup_fracs: tuple[float, ...]  # the grid: warm-up lengths as fractions of `steps`
+    seeds: int = 3  # seeds per arm (seed s fixes init and data order, paired across arms)
+    final_div_factor: float = 1e4  # the cosine ends at lr / (div_factor * final_div_factor)
+    grad_clip: float | None = 1.0  # global gradient-norm clip
+    weight_decay: float = 0.1  # decoupled weight decay of the matrix groups
+    eval_every: int = 100  # evaluation on fixed validation batches every N updates
+    eval_batches: int = 8  # fixed validation batches per evaluation
+    checkpoint_every: int = 100  # checkpoint period (resume of partial runs)
+    data: dict = field(default_factory=dict)  # DataConfig overrides (empty = embedded default)
+    fstar_offsets: tuple[float, ...] = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5)  # --fstar-sweep
+    quick_optimizers: tuple[str, ...] = ()  # --quick: optimizers of the subset
+    quick_fracs: tuple[float, ...] = ()  # --quick: grid of the subset
+    quick_seeds: int = 1  # --quick: seeds of the subset
+
+    def grid_steps(self, steps: int | None = None, fracs: tuple[float, ...] | None = None):
+        """The grid's warm-up lengths in updates (distinct, sorted, < steps)."""
+        total = steps or self.steps
+        out = sorted({min(round(f * total), total - 1) for f in (fracs or self.warmup_fracs)})
+        return tuple(out)
+
+    def replace(self, **changes) -> BenchPreset:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+# CPU scale: the `cpu` model (d 128, 4 layers, byte vocabulary, ~0.8M parameters) on the embedded
+# corpus. LRs sit where the pilot in data_and_budget.md shows warm-up length mattering; f* sits a
+# little below the loss the grid's best runs reach in this budget (see BENCHMARKS.md).
+_CPU_OPTIMIZERS = {
+    "muon": OptimizerSetup(lr=1e-2, div_factor=100.0, target_loss=1.5),
+    "lion": OptimizerSetup(lr=1e-3, div_factor=100.0, target_loss=1.5),
+    "normsgd": OptimizerSetup(lr=5e-2, div_factor=5.0, target_loss=1.6),
+    "adamw": OptimizerSetup(lr=3e-3, div_factor=100.0, target_loss=1.5),
+}
+
+PRESETS: dict[str, BenchPreset] = {
+    "tiny": BenchPreset(
+        name="tiny",
+        model="tiny",
+        steps=12,
+        batch_size=4,
+        optimizers=_CPU_OPTIMIZERS,
+        warmup_fracs=(0.0, 0.25),
+        seeds=1,
+        eval_every=6,
+        eval_batches=2,
+        checkpoint_every=6,
+        fstar_offsets=(-0.5, 0.0),
+        quick_optimizers=("adamw",),
+        quick_fracs=(0.0, 0.25),
+    ),
+    "cpu": BenchPreset(
+        name="cpu",
+        model="cpu",
+        steps=600,
+        batch_size=16,
+        optimizers=_CPU_OPTIMIZERS,
+        warmup_fracs=(0.0, 0.025, 0.05, 0.1, 0.2, 0.4),
+        seeds=3,
+        quick_optimizers=("adamw", "lion"),
+        quick_fracs=(0.0, 0.1, 0.4),
+        quick_seeds=1,
+    ),
+    # Paper scale (GPUs, FineWeb, GPT-2 tokens): 124M/210M LLaMA, batch 256 x 512 tokens, 8K
+    # updates, the paper's scripts' LRs, div factors and f* (adaptive_warmup.md sections 4-5).
+    "paper-124m": BenchPreset(
+        name="paper-124m",
+        model="llama-124m",
+        steps=8000,
+        batch_size=256,
+        optimizers={
+            "muon": OptimizerSetup(3e-3, 100.0, 3.2, {"momentum": 0.9}),
+            "lion": OptimizerSetup(1e-3, 100.0, 3.5, {"betas": (0.9, 0.99)}),
+            "normsgd": OptimizerSetup(1e-2, 5.0, 4.3, {"momentum": 0.95}),
+        },
+        warmup_fracs=(0.0125, 0.025, 0.05, 0.125, 0.25, 0.5),
+        seeds=1,
+        grad_clip=0.5,
+        eval_every=115,
+        eval_batches=32,
+        checkpoint_every=500,
+        data={"source": "fineweb", "tokenizer": "gpt2"},
+        fstar_offsets=(-3.2, -2.2, -1.2, -0.2, 0.0, 0.2, 0.4, 0.8, 1.8),
+    ),
+    "paper-210m": BenchPreset(
+        name="paper-210m",
+        model="llama-210m",
+        steps=8000,
+        batch_size=256,
+        optimizers={
+            "muon": OptimizerSetup(3e-3, 100.0, 3.2, {"momentum": 0.9}),
+            "lion": OptimizerSetup(1e-3, 100.0, 3.2, {"betas": (0.9, 0.99)}),
+            "normsgd": OptimizerSetup(1e-2, 5.0, 4.2, {"momentum": 0.95}),
+        },
+        warmup_fracs=(0.00625, 0.0125, 0.025, 0.05, 0.125, 0.25, 0.5),
+        seeds=1,
+        grad_clip=0.5,
+        eval_every=115,
+        eval_batches=32,
+        checkpoint_every=500,
+        data={"source": "fineweb", "tokenizer": "gpt2"},
+    ),
+}
+
+
+def preset(name: str) -> BenchPreset:
+    """The benchmark preset called ``name``.
+
+    >>> preset("cpu").grid_steps()
+    (0, 15, 30, 60, 120, 240)
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown benchmark preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,156 @@
+"""Expand a benchmark preset into the list of runs: optimizers x arms x seeds.
+
+Each run is a :class:`RunSpec` with a stable ``run_id`` (the key of the result store) and the
+:class:`autowarm.train.RunConfig` the harness trains. Runs of one optimizer share everything but
+the schedule; seed ``s`` fixes the initialisation and the data order in every arm, so arms are
+paired by seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autowarm.bench.presets import BenchPreset, OptimizerSetup
+
+# The two adaptive modes. "faithful": the seed paper's rules (raw mini-batch loss, switch on the
+# first loss at or below f* + D*, LR recomputed from every loss). "adaptive": autowarm's default
+# mode of the same scheduler (the AdaptiveWarmup defaults: bias-corrected EMA of the loss).
+ADAPTIVE_MODES: dict[str, dict[str, object]] = {
+    "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False},
+    "adaptive": {},
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One benchmark run: which optimizer, which arm, which seed, and its training config."""
+
+    optimizer: str  # optimizer registry name
+    arm: str  # "grid", "adaptive-faithful", "adaptive" or "fstar"
+    seed: int  # fixes init and data order
+    warmup_steps: int | None  # the grid arm's fixed warm-up length; None for adaptive arms
+    target_loss: float | None  # f* of adaptive arms; None for grid arms
+    config: object  # autowarm.train.RunConfig
+
+    @property
+    def run_id(self) -> str:
+        """A stable, file-system-safe name: ``<optimizer>__<arm>[-<param>]__s<seed>``."""
+        if self.arm == "grid":
+            arm = f"grid-w{self.warmup_steps}"
+        elif self.arm == "fstar":
+            arm = f"fstar-{self.target_loss:g}"
+        else:
+            arm = self.arm
+        return f"{self.optimizer}__{arm}__s{self.seed}"
+
+
+def grid_schedule(warmup_steps: int, setup: OptimizerSetup, final_div_factor: float) -> str:
+    """The grid arm's schedule spec: OneCycle-style half-cosine warm-up, then cosine decay.
+
+    >>> grid_schedule(30, OptimizerSetup(1e-3, 100.0, 1.5), 1e4)
+    'warmup_cosine:warmup_steps=30,div_factor=100.0,final_div_factor=10000.0,warmup=cosine'
+    """
+    return (
+        f"warmup_cosine:warmup_steps={warmup_steps},div_factor={float(setup.div_factor)},"
+        f"final_div_factor={float(final_div_factor)},warmup=cosine"
+    )
+
+
+def adaptive_schedule(mode: str, setup: OptimizerSetup) -> str:
+    """The adaptive arm's schedule spec for ``mode`` (a key of :data:`ADAPTIVE_MODES`).
+
+    >>> adaptive_schedule("adaptive-faithful", OptimizerSetup(1e-3, 100.0, 1.5))
+    'adaptive:div_factor=100.0,smoothing=0.0,patience=1,monotone=False'
+    """
+    if mode not in ADAPTIVE_MODES:
+        raise ValueError(f"unknown adaptive mode {mode!r}; valid: {', '.join(ADAPTIVE_MODES)}")
+    kv = {"div_factor": float(setup.div_factor), **ADAPTIVE_MODES[mode]}
+    return "adaptive:" + ",".join(f"{k}={v}" for k, v in kv.items())
+
+
+def plan(
+    bench: BenchPreset,
+    out: str | Path,
+    *,
+    optimizers: list[str] | None = None,
+    seeds: int | None = None,
+    steps: int | None = None,
+    quick: bool = False,
+    fstar_sweep: bool = False,
+    threads: int = 1,
+) -> list[RunSpec]:
+    """All runs of a benchmark, in a deterministic order (seed-major, so early results pair up).
+
+    Args:
+        bench: the preset.
+        out: the results directory; each run trains in ``out/runs/<run_id>``.
+        optimizers: subset of the preset's optimizers (default: all, or the quick subset).
+        seeds: seeds per arm (default: the preset's, or its quick count).
+        steps: override the run length (the grid's fractions scale with it).
+        quick: the preset's small subset (its quick optimizers, grid and seeds).
+        fstar_sweep: instead of grid + adaptive, the adaptive default mode over
+            ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one optimizer).
+        threads: torch threads per run.
+    """
+    from autowarm.train import RunConfig
+
+    names = list(optimizers or (bench.quick_optimizers if quick else bench.optimizers))
+    unknown = [n for n in names if n not in bench.optimizers]
+    if unknown:
+        raise ValueError(
+            f"optimizer(s) {', '.join(unknown)} have no settings in preset {bench.name!r}; "
+            f"valid: {', '.join(bench.optimizers)}"
+        )
+    if fstar_sweep and len(names) != 1:
+        raise ValueError(f"--fstar-sweep studies one optimizer; got {', '.join(names)}")
+    total = steps or bench.steps
+    n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
+    if n_seeds < 1:
+        raise ValueError(f"seeds must be >= 1; got {n_seeds!r}")
+    grid = bench.grid_steps(total, bench.quick_fracs if quick else None)
+    root = Path(out) / "runs"
+    specs: list[RunSpec] = []
+    for seed in range(n_seeds):
+        for name in names:
+            setup = bench.optimizers[name]
+            arms: list[tuple[str, int | None, float | None, str]] = []
+            if fstar_sweep:
+                for off in bench.fstar_offsets:
+                    f = round(setup.target_loss + off, 6)
+                    arms.append(("fstar", None, f, adaptive_schedule("adaptive", setup)))
+            else:
+                for w in grid:
+                    arms.append(("grid", w, None, grid_schedule(w, setup, bench.final_div_factor)))
+                for mode in ADAPTIVE_MODES:
+                    arms.append((mode, None, setup.target_loss, adaptive_schedule(mode, setup)))
+            for arm, w, f, schedule in arms:
+                spec = RunSpec(name, arm, seed, w, f, None)
+                cfg = RunConfig(
+                    model=bench.model,
+                    optimizer=name,
+                    lr=setup.lr,
+                    optimizer_args={"weight_decay": bench.weight_decay, **setup.hparams},
+                    schedule=schedule,
+                    target_loss=f,
+                    steps=total,
+                    batch_size=bench.batch_size,
+                    grad_clip=bench.grad_clip,
+                    seed=seed,
+                    eval_every=min(bench.eval_every, total),
+                    eval_batches=bench.eval_batches,
+                    checkpoint_every=min(bench.checkpoint_every, total),
+                    threads=threads,
+                    out=str(root / spec.run_id),
+                    **_data_kwargs(bench),
+                )
+                specs.append(RunSpec(name, arm, seed, w, f, cfg))
+    return specs
+
+
+def _data_kwargs(bench: BenchPreset) -> dict:
+    if not bench.data:
+        return {}
+    from autowarm.train import DataConfig
+
+    return {"data": DataConfig(**bench.data)}

@@ -1,0 +1,62 @@
+"""``autowarm bench``: adaptive warm-up vs a tuned grid of warm-up lengths."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` verb."""
+    p = sub.add_parser(
+        "bench",
+        help="benchmark the adaptive warm-up against a grid of fixed warm-ups",
+        description=(
+            "For each optimizer, train the same model on the same data with a grid of fixed "
+            "warm-up lengths (then cosine decay) and with the loss-adaptive warm-up (paper-faithful "
+            "and default modes), over several seeds; write one result file per run into OUT and "
+            "render OUT/report.md. Re-running the same command resumes finished and partial runs."
+        ),
+    )
+    p.add_argument("--preset", default="cpu", help="tiny | cpu | paper-124m | paper-210m")
+    p.add_argument("--optimizers", help="comma-separated subset (default: the preset's)")
+    p.add_argument("--seeds", type=int, help="seeds per arm (default: the preset's)")
+    p.add_argument("--steps", type=int, help="updates per run (default: the preset's)")
+    p.add_argument("--out", required=True, help="results directory")
+    p.add_argument("--quick", action="store_true", help="the preset's small subset")
+    p.add_argument(
+        "--fstar-sweep", action="store_true", help="f* robustness study for one optimizer"
+    )
+    p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``autowarm bench``."""
+    from autowarm.bench import run_bench
+
+    opts = [o.strip() for o in args.optimizers.split(",") if o.strip()] if args.optimizers else None
+    summary = run_bench(
+        args.preset,
+        args.out,
+        optimizers=opts,
+        seeds=args.seeds,
+        steps=args.steps,
+        quick=args.quick,
+        fstar_sweep=args.fstar_sweep,
+        jobs=args.jobs,
+        threads=args.threads,
+        progress=not args.no_progress,
+        command="autowarm " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "",
+    )
+    n, bad = len(summary["runs"]), summary["failed"]
+    print(
+        f"{n - len(bad)}/{n} runs done in {summary['wall_time_s']:.0f} s; report: {summary['report']}"
+    )
+    if bad:
+        print(f"failed runs: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0

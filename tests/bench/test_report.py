@@ -1,0 +1,120 @@
+"""Report rendering and result storage on a small synthetic result set."""
+
+import json
+import math
+
+import pytest
+
+from autowarm.bench.report import optimizer_table, report
+from autowarm.bench.store import ResultStore, write_json_atomic
+
+
+def _result(opt, arm, seed, loss, w=None, end=None, f=None):
+    steps = list(range(20))
+    return {
+        "optimizer": opt,
+        "arm": arm,
+        "seed": seed,
+        "warmup_steps": w,
+        "target_loss": f,
+        "final_val_loss": loss,
+        "warmup_end_step": end,
+        "steps": steps,
+        "train_loss": [3.0 - 0.05 * s for s in steps],
+        "lr_multiplier": [min(1.0, (s + 1) / 5) for s in steps],
+    }
+
+
+@pytest.fixture
+def results():
+    rs = []
+    grid = {0: 2.00, 2: 1.90, 5: 1.80, 10: 1.85}
+    for seed in range(3):
+        noise = 0.01 * seed
+        for w, loss in grid.items():
+            rs.append(_result("adamw", "grid", seed, loss + noise, w=w))
+        rs.append(_result("adamw", "adaptive", seed, 1.79 + noise, end=6 + seed))
+        rs.append(_result("adamw", "adaptive-faithful", seed, 1.95 + noise, end=1))
+    rs.append(_result("lion", "grid", 0, float("nan"), w=0))
+    rs.append(_result("lion", "grid", 0, 2.5, w=5))
+    rs.append(_result("lion", "adaptive", 0, 2.4, end=3))
+    return rs
+
+
+def test_table_best_median_and_paired_verdicts(results):
+    t = optimizer_table([r for r in results if r["optimizer"] == "adamw"])
+    # ranked 5, 10, 2, 0: the median point of an even grid is the better of the two middle ones
+    assert t["best"] == 5 and t["median"] == 10
+    assert t["grid_runs"] == 12
+    ad = t["arms"]["adaptive"]
+    assert ad["loss"].mean == pytest.approx(1.80)
+    assert ad["vs_best"].mean == pytest.approx(-0.01)
+    assert ad["vs_best"].verdict == "better"  # same offset on every seed: zero spread
+    assert t["arms"]["adaptive-faithful"]["vs_best"].verdict == "worse"
+    assert ad["warmup_end"].mean == pytest.approx(7.0)
+
+
+def test_diverged_grid_points_are_not_best(results):
+    t = optimizer_table([r for r in results if r["optimizer"] == "lion"])
+    assert t["best"] == 5
+    assert t["grid"][0].n == 0 and math.isnan(t["grid"][0].mean)  # diverged: no finite loss
+
+
+def test_report_writes_markdown_and_plots(tmp_path, results):
+    store = ResultStore(tmp_path)
+    for r in results:
+        store.save(f"{r['optimizer']}__{r['arm']}-{r['warmup_steps']}__s{r['seed']}", r)
+    store.write_meta({"preset": "synthetic", "steps": 20, "seeds": 3, "command": "test"})
+    path = report(tmp_path)
+    text = path.read_text()
+    assert "## adamw" in text and "## lion" in text
+    assert "| 5 (best) | 1.8100 ± 0.0100 | 3 |" in text
+    assert "better" in text and "worse" in text
+    for png in ("final_loss_vs_warmup.png", "loss_curves.png", "lr_curves.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+        assert f"]({png})" in text
+
+
+def test_fstar_table(tmp_path):
+    store = ResultStore(tmp_path)
+    for f, loss in [(1.0, 2.2), (1.5, 1.9)]:
+        store.save(f"adamw__fstar-{f}__s0", _result("adamw", "fstar", 0, loss, end=4, f=f))
+    text = report(tmp_path, plots=False).read_text()
+    assert "| 1.5 | 1.9000 | 4 |" in text
+
+
+def test_empty_store_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no results"):
+        report(tmp_path)
+
+
+def test_store_status_and_atomic_writes(tmp_path):
+    store = ResultStore(tmp_path)
+    assert store.status("a") == "todo"
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "checkpoint.pt").write_bytes(b"x")
+    assert store.status("a") == "partial"
+    store.save("a", {"final_val_loss": 1.0})
+    assert store.status("a") == "done"
+    assert [r["run_id"] for r in store.load()] == ["a"]
+    assert not list((tmp_path / "results").glob(".*tmp"))  # no temporary files left behind
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    with pytest.raises(TypeError):
+        write_json_atomic(tmp_path / "x.json", {"bad": object()})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_result_is_named(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match=r"bad\.json"):
+        ResultStore(tmp_path).load()
+
+
+def test_meta_round_trip(tmp_path):
+    store = ResultStore(tmp_path)
+    assert store.read_meta() == {}
+    store.write_meta({"preset": "cpu"})
+    assert json.loads((tmp_path / "bench.json").read_text()) == {"preset": "cpu"}
