@@ -1,0 +1,115 @@
+"""Sign-SGD and Signum: the max-norm LMO step at the gradient or its momentum.
+
+Bernstein et al. 2018 (arXiv 1802.04434). Per parameter, with ``B_0 = 0``:
+
+    B <- mu B + g                            (Signum; sign-SGD has mu = 0 and no buffer)
+    U <- g + mu B   if nesterov else B
+    p <- p (1 - lr wd) - lr sign(U)
+
+The momentum is the un-damped sum form of the llm-baselines code the seed paper uses; the sign
+makes it equivalent to the EMA form. ``-sign(U)`` minimises ``<U, x>`` over the max-norm unit ball,
+so every entry moves by exactly ``lr`` (0 where ``U`` is 0).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from autowarm.optim._base import LMOOptimizer, check_number
+
+
+def signum_update(
+    param: Tensor,
+    grad: Tensor,
+    momentum_buffer: Tensor | None,
+    *,
+    lr: float,
+    momentum: float,
+    nesterov: bool,
+    weight_decay: float,
+) -> None:
+    """One Signum step in place (``momentum_buffer=None`` and ``momentum=0``: sign-SGD).
+
+    >>> p = torch.zeros(3)
+    >>> signum_update(p, torch.tensor([3.0, -1e-9, 0.0]), None, lr=0.5, momentum=0.0,
+    ...               nesterov=False, weight_decay=0.0)
+    >>> p
+    tensor([-0.5000,  0.5000,  0.0000])
+    """
+    if momentum_buffer is None:
+        if momentum != 0:
+            raise ValueError("signum_update needs a momentum_buffer when momentum != 0")
+        u = grad
+    else:
+        momentum_buffer.mul_(momentum).add_(grad)
+        u = grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+    param.mul_(1 - lr * weight_decay)
+    param.add_(u.sign(), alpha=-lr)
+
+
+class Signum(LMOOptimizer):
+    """Signum (sign of momentum); with ``momentum=0`` sign-SGD.
+
+    Args:
+        params: parameters or param-group dicts (any shape); ``"norm": None`` groups use AdamW.
+        lr: LR (>= 0): every entry moves by ``lr`` per step.
+        momentum: ``mu`` in [0, 1) (default 0.9, Bernstein et al. 2018); 0 keeps no state.
+        nesterov: Nesterov momentum (default False, llm-baselines).
+        weight_decay: decoupled ``p <- p (1 - lr wd)`` (default 0.1, the seed paper's scripts).
+
+    >>> w = torch.nn.Parameter(torch.zeros(2))
+    >>> opt = Signum([w], lr=0.1, momentum=0.0, weight_decay=0.0)
+    >>> (w * torch.tensor([5.0, -0.1])).sum().backward(); opt.step(); w.data
+    tensor([-0.1000,  0.1000])
+    """
+
+    NORM = "sign"
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-4,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        weight_decay: float = 0.1,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "weight_decay": weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        check_number("momentum", group["momentum"], 0.0, 1.0)
+        if group["momentum"] == 1.0:
+            raise ValueError("momentum must be < 1; got 1.0")
+        if not isinstance(group["nesterov"], bool):
+            raise ValueError(f"nesterov must be a bool; got {group['nesterov']!r}")
+        if group["nesterov"] and group["momentum"] == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+
+    def _init_state(self, param: Tensor, group: dict) -> dict:
+        if group["momentum"] == 0:
+            return {"step": 0}
+        return {
+            "step": 0,
+            "momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format),
+        }
+
+    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
+        state["step"] += 1
+        buf = state.get("momentum_buffer")
+        if buf is None and group["momentum"] != 0:  # momentum switched on after the first step
+            buf = state["momentum_buffer"] = torch.zeros_like(param)
+        signum_update(
+            param,
+            grad,
+            buf if group["momentum"] != 0 else None,
+            lr=lr,
+            momentum=group["momentum"],
+            nesterov=group["nesterov"],
+            weight_decay=group["weight_decay"],
+        )
