@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from autowarm._version import __version__
 
 # One module per verb, in the order ``autowarm --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("schedule", "simulate", "bench", "report")
+COMMAND_MODULES: tuple[str, ...] = ("schedule", "simulate", "bench", "report", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
