@@ -133,7 +133,7 @@ def _terms(eta: np.ndarray, g2: np.ndarray, D: float) -> tuple[float, float]:
     beta = np.cumsum(eta[::-1])[::-1]
     gam = np.cumsum((eta * eta * g2)[::-1])[::-1]
     alpha = beta[1:]  # alpha_k = beta_{k+1} > 0 because the last multiplier is positive
-    inner = eta[:-1] * gam[:-1] / (alpha * beta[:-1])
+    inner = (eta[:-1] / beta[:-1]) * (gam[:-1] / alpha)  # ordered to avoid underflow
     t1 = D * D / (2.0 * float(beta[0]))
     t2 = float(gam[0]) / (2.0 * float(beta[0])) + 0.5 * float(np.sum(inner))
     return t1, t2
