@@ -210,3 +210,17 @@ def test_bad_group_norm_and_sparse_grads():
     with pytest.raises(RuntimeError, match="sparse"):
         opt.step()
     assert copy.deepcopy(opt) is not opt
+
+
+def test_failed_add_param_group_leaves_the_optimizer_unchanged():
+    opt = Muon([torch.nn.Parameter(torch.randn(3, 3))], lr=0.1)
+    with pytest.raises(ValueError, match="ndim >= 2"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(3))]})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(3))], "norm": None})
+    assert len(opt.param_groups) == 2
+
+
+def test_muon_ns_dtype_accepts_a_torch_dtype_and_stores_its_name():
+    opt = Muon([torch.nn.Parameter(torch.randn(3, 3))], ns_dtype=torch.float32)
+    assert opt.param_groups[0]["ns_dtype"] == "float32"

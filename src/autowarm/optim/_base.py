@@ -63,7 +63,13 @@ class LMOOptimizer(Optimizer):
     # -- validation -------------------------------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:
         super().add_param_group(param_group)
-        group = self.param_groups[-1]
+        try:
+            self._validate(self.param_groups[-1])
+        except Exception:
+            self.param_groups.pop()  # leave the optimizer as it was
+            raise
+
+    def _validate(self, group: dict) -> None:
         norm = group["norm"]
         if norm not in (self.NORM, None):
             raise ValueError(

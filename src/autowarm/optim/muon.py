@@ -171,6 +171,8 @@ class Muon(LMOOptimizer):
             raise ValueError("momentum must be < 1; got 1.0")
         if not isinstance(group["nesterov"], bool):
             raise ValueError(f"nesterov must be a bool; got {group['nesterov']!r}")
+        if isinstance(group["ns_dtype"], torch.dtype):  # store the name: plain state_dict values
+            group["ns_dtype"] = str(group["ns_dtype"]).removeprefix("torch.")
         check_ns(group["ns_coefficients"], group["ns_steps"], group["ns_eps"], group["ns_dtype"])
         group["scale"] = _SCALE_ALIASES.get(group["scale"], group["scale"])
         if group["scale"] not in SCALES:
