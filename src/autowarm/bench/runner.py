@@ -22,8 +22,23 @@ def _train_one(spec, resume: bool) -> dict:
     """Worker: train one run and assemble its result (runs in a child process)."""
     from autowarm.train import train
 
-    final = train(spec.config, resume=resume, progress=False)
-    return collect_result(spec, final, spec.config.out)
+    probe = _SchedulerRecord()
+    final = train(spec.config.replace(resume=resume), callbacks=[probe], progress=False)
+    return collect_result(spec, {**final, **probe.record}, spec.config.out)
+
+
+class _SchedulerRecord:
+    """Harness callback: keep what the adaptive schedule decided (D*, switch step)."""
+
+    def __init__(self) -> None:
+        self.record: dict = {}
+
+    def on_train_end(self, ctx, results: dict) -> None:
+        sched = ctx.scheduler
+        self.record = {
+            "delta_star": getattr(sched, "delta_star", None),
+            "phase": getattr(sched, "phase", None),
+        }
 
 
 def _steps_done(run_dir: Path) -> int:

@@ -108,7 +108,7 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
             if "train_loss" in row:
                 steps.append(int(row["step"]))
                 losses.append(_num(row["train_loss"]))
-                mults.append(_num(row.get("lr_multiplier", math.nan)))
+                mults.append(_num(row.get("lr_mult", math.nan)))
     return {
         "optimizer": spec.optimizer,
         "arm": spec.arm,
@@ -117,7 +117,7 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
         "target_loss": spec.target_loss,
         "config": spec.config.to_dict(),
         "final_val_loss": _num(final.get("final_val_loss", math.nan)),
-        "eval": final.get("eval", []),
+        "evals": final.get("evals", []),
         "wall_time_s": _num(final.get("wall_time_s", math.nan)),
         "warmup_end_step": final.get("warmup_end_step"),
         "delta_star": final.get("delta_star"),

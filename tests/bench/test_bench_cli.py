@@ -1,0 +1,49 @@
+"""End to end: `autowarm bench` on the tiny preset (real corpus, real training), resume, report."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autowarm.cli import main
+
+
+@pytest.mark.slow
+def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
+    out = tmp_path / "b"
+    argv = ["bench", "--preset", "tiny", "--optimizers", "adamw", "--out", str(out), "--jobs", "2"]
+    assert main(argv) == 0
+    results = sorted(p.name for p in (out / "results").glob("*.json"))
+    assert results == [
+        "adamw__adaptive-faithful__s0.json",
+        "adamw__adaptive__s0.json",
+        "adamw__grid-w0__s0.json",
+        "adamw__grid-w3__s0.json",
+    ]
+    r = json.loads((out / "results" / "adamw__adaptive__s0.json").read_text())
+    assert len(r["train_loss"]) == len(r["lr_multiplier"]) == 12
+    assert r["lr_multiplier"][0] == pytest.approx(0.01)  # the first update runs at lr / div
+    assert r["delta_star"] > 0 and r["final_val_loss"] > 0
+    report = (out / "report.md").read_text()
+    assert "## adamw" in report and (out / "final_loss_vs_warmup.png").is_file()
+    mtimes = {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+    # A re-run finds every run done and trains nothing (the result files stay untouched).
+    assert main(argv) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")} == mtimes
+    capsys.readouterr()
+    res = subprocess.run(
+        [sys.executable, "-m", "autowarm", "report", str(out), "--no-plots"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "adaptive-faithful" in res.stdout
+
+
+def test_bench_rejects_unknown_optimizer(tmp_path, capsys):
+    assert main(["bench", "--preset", "tiny", "--optimizers", "sgd", "--out", str(tmp_path)]) == 2
+    assert "sgd" in capsys.readouterr().err
+
+
+def test_report_of_empty_dir_is_an_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no results" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+import pytest
+
+from autowarm.bench.presets import PRESETS, preset
+from autowarm.bench.sweep import ADAPTIVE_MODES, plan
+from autowarm.schedules import from_spec
+
+
+def test_cpu_plan_is_optimizers_x_arms_x_seeds(tmp_path):
+    bench = preset("cpu")
+    specs = plan(bench, tmp_path)
+    arms = len(bench.grid_steps()) + len(ADAPTIVE_MODES)
+    assert len(specs) == len(bench.optimizers) * arms * bench.seeds
+    assert len({s.run_id for s in specs}) == len(specs)
+    assert {s.config.out for s in specs} == {str(tmp_path / "runs" / s.run_id) for s in specs}
+
+
+def test_arms_of_one_optimizer_differ_only_in_schedule(tmp_path):
+    specs = [s for s in plan(preset("cpu"), tmp_path) if s.optimizer == "lion" and s.seed == 1]
+    dicts = [s.config.to_dict() for s in specs]
+    for d in dicts:
+        for key in ("schedule", "target_loss", "out"):
+            d.pop(key)
+    assert all(d == dicts[0] for d in dicts)
+    assert all(s.config.seed == 1 for s in specs)
+
+
+def test_grid_schedules_are_onecycle_style(tmp_path):
+    bench = preset("cpu")
+    grid = [s for s in plan(bench, tmp_path, optimizers=["adamw"], seeds=1) if s.arm == "grid"]
+    setup = bench.optimizers["adamw"]
+    for s in grid:
+        f = from_spec(s.config.schedule, s.config.steps)
+        assert f(0) == pytest.approx(1 / setup.div_factor) or s.warmup_steps == 0
+        assert f(s.config.steps - 1) == pytest.approx(
+            1 / (setup.div_factor * bench.final_div_factor)
+        )
+        if s.warmup_steps:
+            assert f(s.warmup_steps - 1) == pytest.approx(1.0)
+
+
+def test_quick_subset_and_overrides(tmp_path):
+    bench = preset("cpu")
+    specs = plan(bench, tmp_path, quick=True, steps=100)
+    assert {s.optimizer for s in specs} == set(bench.quick_optimizers)
+    assert {s.config.steps for s in specs} == {100}
+    assert {s.warmup_steps for s in specs if s.arm == "grid"} == set(
+        bench.grid_steps(100, bench.quick_fracs)
+    )
+
+
+def test_fstar_sweep(tmp_path):
+    bench = preset("cpu")
+    specs = plan(bench, tmp_path, optimizers=["muon"], fstar_sweep=True, seeds=2)
+    assert {s.arm for s in specs} == {"fstar"}
+    base = bench.optimizers["muon"].target_loss
+    assert sorted({s.target_loss for s in specs}) == sorted(
+        round(base + o, 6) for o in bench.fstar_offsets
+    )
+    with pytest.raises(ValueError, match="one optimizer"):
+        plan(bench, tmp_path, optimizers=["muon", "lion"], fstar_sweep=True)
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="unknown benchmark preset 'nope'"):
+        preset("nope")
+    with pytest.raises(ValueError, match="sgd"):
+        plan(preset("cpu"), tmp_path, optimizers=["sgd"])
+
+
+def test_every_preset_plans(tmp_path):
+    for name, bench in PRESETS.items():
+        specs = plan(bench, tmp_path / name, seeds=1)
+        assert specs, name
