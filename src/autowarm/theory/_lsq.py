@@ -54,7 +54,7 @@ def levenberg_marquardt(
     x0: Sequence[float] | np.ndarray,
     *,
     max_iter: int = 200,
-    ftol: float = 1e-14,
+    ftol: float = 1e-10,
     xtol: float = 1e-12,
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
