@@ -21,6 +21,7 @@ from torch.optim import Optimizer
 
 from autowarm.optim.grouping import GROUPS, NamedParams, group_parameters
 from autowarm.optim.lion import Lion
+from autowarm.optim.lionar import LionAR
 from autowarm.optim.muon import Muon
 from autowarm.optim.normsgd import NormSGD
 from autowarm.optim.sign import Signum
@@ -190,10 +191,43 @@ def normsgd(
     )
 
 
+def lionar(
+    groups: Groups,
+    *,
+    lr: float,
+    weight_decay: float = WEIGHT_DECAY,
+    momentum: float = 0.98,
+    nesterov: bool = True,
+    inverse_bias_correction: bool = True,
+    per_neuron: bool = True,
+    zero_mean: bool = False,
+    update_decay: float = 0.9,
+) -> Optimizer:
+    """LionAR, the warm-up-free rotational Lion (Kosson et al. 2024, arXiv 2410.23922).
+
+    Matrices and embeddings (decayed groups) rotate at the equilibrium angle of ``lr`` and
+    ``weight_decay`` with fixed row norms; 1-D parameters take the Lion step. Defaults: momentum
+    0.98 Nesterov with inverse bias correction (the paper), per-neuron control and update-norm
+    EMA 0.9 (REQ). See :class:`autowarm.optim.lionar.LionAR`.
+    """
+    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "frobenius"))
+    return LionAR(
+        param_groups(groups, settings),
+        lr=lr,
+        momentum=momentum,
+        nesterov=nesterov,
+        inverse_bias_correction=inverse_bias_correction,
+        per_neuron=per_neuron,
+        zero_mean=zero_mean,
+        update_decay=update_decay,
+    )
+
+
 # name -> factory(groups, *, lr, **hparams). One dict (STYLE rule 8).
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "adamw": adamw,
     "lion": lion,
+    "lionar": lionar,
     "muon": muon,
     "normsgd": normsgd,
     "signsgd": signsgd,
@@ -247,7 +281,7 @@ def build(
     """Build a named optimizer over a model's parameters, grouped matrix / embed_head / scalar.
 
     Args:
-        name: one of ``adamw``, ``lion``, ``muon``, ``normsgd``, ``signsgd``, ``signum``.
+        name: one of ``adamw``, ``lion``, ``lionar``, ``muon``, ``normsgd``, ``signsgd``, ``signum``.
         model_or_named_params: an ``nn.Module`` or ``(name, parameter)`` pairs; see
             :func:`autowarm.optim.group_parameters`.
         lr: the base (peak) learning rate of every group; schedules multiply it.
@@ -282,6 +316,6 @@ def available() -> list[str]:
     """The registered optimizer names, sorted.
 
     >>> available()
-    ['adamw', 'lion', 'muon', 'normsgd', 'signsgd', 'signum']
+    ['adamw', 'lion', 'lionar', 'muon', 'normsgd', 'signsgd', 'signum']
     """
     return sorted(OPTIMIZERS)
