@@ -13,14 +13,21 @@ import importlib
 
 from autowarm._version import __version__
 
-_LAZY = {"AdaptiveWarmup": "autowarm.lr", "FixedSchedule": "autowarm.lr"}
+_LAZY = {
+    "AdaptiveWarmup": "autowarm.lr",
+    "FixedSchedule": "autowarm.lr",
+    "build_optimizer": "autowarm.optim",
+}
+_SUBPACKAGES = ("schedules", "theory", "lr", "optim", "diagnostics", "train", "bench")
 
-__all__ = ["AdaptiveWarmup", "FixedSchedule", "__version__", "schedules"]
+__all__ = ["AdaptiveWarmup", "FixedSchedule", "__version__", "build_optimizer", *_SUBPACKAGES]
 
 
 def __getattr__(name: str):
+    if name == "build_optimizer":
+        return importlib.import_module("autowarm.optim").build
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name == "schedules":
-        return importlib.import_module("autowarm.schedules")
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"autowarm.{name}")
     raise AttributeError(f"module 'autowarm' has no attribute {name!r}")
