@@ -39,6 +39,7 @@ def test_mpl_recovers_its_parameters_and_predicts_wsd():
     for key, value in MPL.items():
         assert fit.params[key] == pytest.approx(value, rel=1e-4), key
     assert fit.error["rmse"] < 1e-8 and fit.error["r2"] == pytest.approx(1.0)
+    assert fit.at_bounds == ()
     target = curve("mpl", MPL, SPECS[2])
     np.testing.assert_allclose(fit.predict(target.lrs, target.steps), target.losses, atol=1e-8)
 

@@ -497,6 +497,7 @@ def run_predict(args: argparse.Namespace) -> int:
         "params": fit.params,
         "fit_error": fit.error,
         "fit_points": fit.n_points,
+        "at_bounds": list(fit.at_bounds),
         "target": name,
         "final_step": int(lrs.size),
         "final_loss": float(pred[-1]),
@@ -516,6 +517,11 @@ def run_predict(args: argparse.Namespace) -> int:
             f"fit error: rmse {e['rmse']:.4g}, max {e['max_abs_error']:.4g}, mean relative "
             f"{100 * e['mean_rel_error']:.3f}%, R^2 {e['r2']:.5f}"
         )
+        if fit.at_bounds:
+            print(
+                f"note: {', '.join(fit.at_bounds)} ended on the search box: the runs do not "
+                "identify them (fit runs with sharper LR drops, e.g. a WSD cooldown)"
+            )
         print(f"predicted loss of {name}: {pred[-1]:.4f} after {lrs.size} steps")
         if "prediction_error" in out:
             pe = out["prediction_error"]

@@ -313,6 +313,8 @@ class LawFit:
         n_points: number of fitted loss values.
         decay: the annealing law's fixed ``lambda``.
         warmup_steps: the ``W`` used for each fitted curve (None = default per curve).
+        at_bounds: nonlinear parameters that ended on their search box (poorly identified by
+            the data, e.g. ``C`` and ``beta`` of the multi-power law without a sharp LR drop).
     """
 
     law: str
@@ -321,6 +323,7 @@ class LawFit:
     n_points: int
     decay: float = 0.999
     warmup_steps: int | None = None
+    at_bounds: tuple[str, ...] = ()
 
     def predict(self, lrs, steps=None, *, warmup_steps: int | None = None) -> np.ndarray:
         """Predicted losses of another LR schedule (see :func:`predict_loss`)."""
@@ -396,6 +399,9 @@ def fit_law(
             weights, starts, keep = new, (tuple(theta),), 1
     params = dict(zip(spec.linear, map(float, coef)))
     params.update(zip(spec.nonlinear, map(float, np.exp(theta))))
+    edge = np.isclose(theta, np.log(spec.lower), rtol=0, atol=1e-6) | np.isclose(
+        theta, np.log(spec.upper), rtol=0, atol=1e-6
+    )
     return LawFit(
         law=spec.name,
         params=params,
@@ -403,4 +409,5 @@ def fit_law(
         n_points=int(y.size),
         decay=decay,
         warmup_steps=warmup_steps,
+        at_bounds=tuple(n for n, e in zip(spec.nonlinear, edge) if e),
     )
