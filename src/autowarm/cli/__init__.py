@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from autowarm._version import __version__
 
 # One module per verb, in the order ``autowarm --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("schedule", "simulate", "bench", "report", "train", "plan")
+COMMAND_MODULES: tuple[str, ...] = (
+    "schedule",
+    "simulate",
+    "bench",
+    "report",
+    "train",
+    "plan",
+    "probe",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
