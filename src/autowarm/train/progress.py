@@ -32,6 +32,7 @@ class Progress:
         self.every = every or max(1, total // 20)
         self._t0 = time.perf_counter()
         self._start = start
+        self._printed = start  # the last step a plain line was printed for
         self._bar = None
         self._task = None
         if enabled and sys.stdout.isatty():
@@ -62,7 +63,8 @@ class Progress:
         info = "  ".join(_fmt(k, v) for k, v in fields.items() if v is not None)
         if self._bar is not None:
             self._bar.update(self._task, completed=step, info=info)
-        elif step % self.every == 0 or step == self.total:
+        elif step - self._printed >= self.every or step == self.total or "val_loss" in fields:
+            self._printed = step - step % self.every
             elapsed = time.perf_counter() - self._t0
             print(f"[{self.label}] {step}/{self.total}  {info}  ({elapsed:.0f}s)", flush=True)
 
