@@ -20,6 +20,7 @@ where ``ctx`` is a :class:`StepContext`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import subprocess
@@ -34,7 +35,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from autowarm.train import dist as tdist
-from autowarm.train.checkpoint import CHECKPOINT, load_checkpoint, rng_state, save_checkpoint
+from autowarm.train.checkpoint import (
+    CHECKPOINT,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from autowarm.train.data import Batches, TokenData, eval_starts, load_data, windows
 from autowarm.train.model import LLaMA, ModelConfig, model_config
 from autowarm.train.progress import Progress
@@ -140,7 +147,7 @@ class _Run:
             world_size=info.world_size,
         )
         self.rows_per_rank = cfg.batch_size // info.world_size
-        self.eval_bs = self.rows_per_rank
+        self.eval_bs = self.rows_per_rank // cfg.grad_accum  # a micro-batch: known to fit
         self.val_starts = eval_starts(
             len(self.data.val), self.seq_len, cfg.eval_batches * cfg.batch_size
         )
@@ -167,7 +174,7 @@ class _Run:
             return 0
         state = load_checkpoint(path, map_location=self.info.device)
         saved = RunConfig.from_dict(state["config"])
-        changed = [k for k in _IDENTITY if getattr(saved, k) != getattr(self.cfg, k)]
+        changed = [k for k in _IDENTITY if _identity(saved, k) != _identity(self.cfg, k)]
         if changed:
             raise ValueError(
                 f"cannot resume {path}: the run's {', '.join(changed)} changed; use another --out "
@@ -178,8 +185,6 @@ class _Run:
         self.scheduler.load_state_dict(state["scheduler"])
         self.evals = [list(e) for e in state["evals"]]
         self.prior_time = float(state["wall_time_s"])
-        from autowarm.train.checkpoint import set_rng_state
-
         set_rng_state(state["rng"])
         return int(state["step"])
 
@@ -376,7 +381,7 @@ class _Run:
             metrics.write_text("".join(ln + "\n" for ln in keep))
         resolved = {
             "config": self.cfg.to_dict(),
-            "model": self.mcfg.__dict__,
+            "model": dataclasses.asdict(self.mcfg),
             "seq_len": self.seq_len,
             "params": self.model.num_params(),
             "world_size": self.info.world_size,
@@ -431,6 +436,11 @@ def git_revision() -> dict:
     rev = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no") if rev else None
     return {"revision": rev, "dirty": bool(status) if status is not None else None}
+
+
+def _identity(cfg: RunConfig, key: str):
+    value = getattr(cfg, key)
+    return dataclasses.replace(value, cache_dir=None) if key == "data" else value  # caches move
 
 
 def _autocast(dtype: str, device: torch.device):
