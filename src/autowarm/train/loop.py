@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autowarm.optim import build as build_optimizer
 from autowarm.train import dist as tdist
 from autowarm.train.checkpoint import (
     CHECKPOINT,
@@ -130,8 +131,6 @@ class _Run:
             )
         torch.manual_seed(cfg.seed)
         self.model = LLaMA(self.mcfg).to(info.device)
-        from autowarm.optim import build as build_optimizer
-
         self.optimizer = build_optimizer(cfg.optimizer, self.model, lr=cfg.lr, **cfg.optimizer_args)
         self.scheduler = build_scheduler(cfg, self.optimizer)
         self.net: nn.Module = self.model
