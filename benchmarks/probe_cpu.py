@@ -24,12 +24,16 @@ KEYS = ("K0", "K1", "K2", "r2", "spearman", "delta_star", "delta_star_in_range")
 
 def _fit_all(doc: dict) -> dict:
     """The rho = 2 fit over every point (no transient dropped): the early, high-gap updates."""
-    from autowarm.diagnostics.fit import fit_smoothness
+    from autowarm.diagnostics.fit import fit_smoothness, spearman
 
     pts = doc["points"]
     fit = fit_smoothness([p["gap"] for p in pts], [p["K"] for p in pts], transient_frac=0.0)
     keys = ("K0", "K1", "K2", "r2", "spearman", "delta_star", "n_used", "gap_range")
-    return {k: getattr(fit, k) for k in keys}
+    out = {k: getattr(fit, k) for k in keys}
+    early = pts[: max(2, len(pts) // 10)]  # the transient the window rule drops
+    out["early_spearman"] = spearman([p["gap"] for p in early], [p["K"] for p in early])
+    out["early_steps"] = [early[0]["step"], early[-1]["step"]]
+    return out
 
 
 def main() -> None:
