@@ -22,6 +22,29 @@ ROOT = Path(__file__).resolve().parent / "results" / "probe_cpu"
 KEYS = ("K0", "K1", "K2", "r2", "spearman", "delta_star", "delta_star_in_range")
 
 
+DESCENT = ("K0", "K1", "K2", "r2", "spearman", "delta_star", "n_used", "gap_range")
+
+
+def _refit(doc: dict, out: Path) -> dict:
+    """Rewrite ``probe.json``/``probe.png`` from the stored points with the current fit code."""
+    from autowarm.diagnostics.calibrate import probe_result, write_probe
+
+    keep = ("K0", "K1", "K2", "rho", "r2", "spearman", "delta_star", "delta_star_in_range")
+    drop = {"points", "fit", "fit_rho", "fit_descent", "fit_descent_error", "window", *keep}
+    meta = {k: v for k, v in doc.items() if k not in drop and not k.startswith(("calib", "sched"))}
+    window = doc.get("window", {})
+    new = probe_result(
+        [{k: v for k, v in p.items() if k != "gap"} for p in doc["points"]],
+        target_loss=doc["target_loss"],
+        norm=doc["norm"],
+        transient_frac=window.get("transient_frac", 0.1),
+        outlier_z=window.get("outlier_z", 3.5),
+        meta=meta,
+    )
+    write_probe(new, out)
+    return new
+
+
 def _fit_all(doc: dict) -> dict:
     """The rho = 2 fit over every point (no transient dropped): the early, high-gap updates."""
     from autowarm.diagnostics.fit import fit_smoothness, spearman
@@ -45,6 +68,9 @@ def main() -> None:
     ap.add_argument("--target-loss", type=float, default=1.5)
     ap.add_argument("--out", type=Path, default=ROOT)
     ap.add_argument("--summarize-only", action="store_true", help="reuse existing probe.json")
+    ap.add_argument(
+        "--refit", action="store_true", help="with --summarize-only: refit stored points, rewrite"
+    )
     args = ap.parse_args()
     rows = {}
     for name in args.optimizers:
@@ -56,6 +82,8 @@ def main() -> None:
         if not args.summarize_only:
             subprocess.run(cmd, check=True)
         doc = json.loads((out / "probe.json").read_text())
+        if args.refit:
+            doc = _refit(doc, out)
         row = {k: doc.get(k) for k in KEYS}
         row.update(
             lr=doc["lr"],
@@ -67,6 +95,8 @@ def main() -> None:
             k_range=doc["fit"]["k_range"],
             last_train_loss=doc["last_train_loss"],
             calibration=doc["calibration"],
+            fit_descent={k: doc["fit_descent"][k] for k in DESCENT} if doc["fit_descent"] else None,
+            calibration_descent=doc["calibration_descent"],
             all_points=_fit_all(doc),
             wall_s=doc["wall_time_s"],
             command=" ".join(["autowarm", *cmd[3:]]),

@@ -123,3 +123,29 @@ def test_probe_cli_end_to_end(tmp_path, capsys):
     assert (out / "probe.png").stat().st_size > 10_000
     assert len((out / "update_size.jsonl").read_text().splitlines()) == 3
     assert (out / "metrics.jsonl").is_file()
+
+
+def test_descent_window_calibration():
+    # Falling K during the first 20 points, rising after: only the descent calibrates.
+    losses = list(np.linspace(8.0, 4.0, 20)) + list(np.linspace(3.9, 2.0, 40))
+    pts = []
+    for i, lo in enumerate(losses):
+        d = lo - 1.0
+        pts.append({"step": i, "loss": float(lo), "K": 4.0 + d * d if i < 20 else 50.0 / d})
+    doc = probe_result(pts, target_loss=1.0, norm="sign")
+    assert "error" in doc["calibration"]
+    kwargs = calibration(doc, window="descent")
+    assert kwargs["k_constants"] == pytest.approx((4.0, 0.0, 1.0), abs=1e-6)
+    assert doc["calibration_descent"]["k_constants"] == pytest.approx([4.0, 0.0, 1.0], abs=1e-6)
+    assert doc["schedule_spec_descent"].startswith("adaptive:k_constants=")
+    with pytest.raises(ValueError, match="window must be one of"):
+        calibration(doc, window="early")
+
+
+def test_dense_steps_probe_every_early_update():
+    from autowarm.diagnostics import SmoothnessProbe
+
+    probe = SmoothnessProbe("sign", every=5, dense_steps=3)
+    assert [t for t in range(12) if probe.probes(t)] == [0, 1, 2, 5, 10]
+    with pytest.raises(ValueError, match="dense_steps"):
+        SmoothnessProbe("sign", dense_steps=-1)

@@ -120,3 +120,18 @@ def test_too_few_points():
         fit_smoothness([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], transient_frac=0.0)
     with pytest.raises(ValueError, match="same length"):
         select_window([1.0, 2.0], [1.0])
+
+
+def test_descent_window_keeps_the_initial_fall_of_k():
+    # K falls with the gap for 20 points (warm-up phase), then rises as the loss keeps falling.
+    d = np.concatenate([np.linspace(5.0, 2.0, 20), np.linspace(1.95, 0.5, 40)])
+    k = np.where(np.arange(60) < 20, 1.0 + 2.0 * d**2, 18.0 / d)  # continuous at D = 2
+    mask, counts = select_window(d, k, window="descent")
+    assert mask.nonzero()[0].tolist() == list(range(20))
+    assert counts == {"invalid": 0, "transient": 40, "outliers": 0}
+    fit = fit_smoothness(d, k, window="descent")
+    assert pytest.approx((1.0, 0.0, 2.0), abs=1e-6) == (fit.K0, fit.K1, fit.K2)
+    assert fit.spearman == pytest.approx(1.0) and "initial descent" in fit.rule
+    assert fit_smoothness(d, k).spearman < 0  # the steady window sees the rise
+    with pytest.raises(ValueError, match="window must be one of"):
+        select_window(d, k, window="early")

@@ -30,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("probe")
     g.add_argument("--every", type=int, default=5, help="probe one update in N (default: 5)")
     g.add_argument(
+        "--dense-steps",
+        type=int,
+        help="also probe every update before this one (default: steps/10; the descent window)",
+    )
+    g.add_argument(
         "--target-loss",
         type=float,
         default=0.0,
@@ -109,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
     from autowarm.train import train
 
     cfg = config_from_args(args)
-    probe = SmoothnessProbe(args.norm, every=args.every, target_loss=args.target_loss)
+    dense = args.steps // 10 if args.dense_steps is None else args.dense_steps
+    probe = SmoothnessProbe(
+        args.norm, every=args.every, dense_steps=dense, target_loss=args.target_loss
+    )
     callbacks: list = [probe]
     if args.update_size_every:
         callbacks.append(UpdateSizeLogger(args.update_size_every))
@@ -125,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         "batch_size": cfg.batch_size,
         "seed": cfg.seed,
         "every": args.every,
+        "dense_steps": dense,
         "measured_params": probe.measured_names(),
         "last_train_loss": results.get("last_train_loss"),
         "wall_time_s": time.perf_counter() - t0,
@@ -143,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {k: doc.get(k) for k in ("K0", "K1", "K2", "rho", "r2", "spearman", "delta_star")}
     summary["fit_rho"] = {k: doc["fit_rho"][k] for k in ("rho", "r2")} if "fit_rho" in doc else None
     summary["calibration"] = doc["calibration"]
+    summary["calibration_descent"] = doc["calibration_descent"]
     print(json.dumps(summary))
     print(f"written: {path}")
     return 0

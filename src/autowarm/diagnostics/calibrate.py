@@ -30,7 +30,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from autowarm.diagnostics.fit import OUTLIER_Z, TRANSIENT_FRAC, fit_smoothness
+from autowarm.diagnostics.fit import OUTLIER_Z, TRANSIENT_FRAC, WINDOWS, fit_smoothness
 
 USES = ("k_constants", "delta_star")
 
@@ -52,6 +52,7 @@ def calibration(
     *,
     use: str = "k_constants",
     target_loss: float | None = None,
+    window: str = "steady",
 ) -> dict:
     """Keyword arguments for :class:`autowarm.AdaptiveWarmup` from a probe's measured constants.
 
@@ -60,6 +61,8 @@ def calibration(
             ``target_loss`` and, for a refit, ``points`` and ``window``.
         use: ``"k_constants"`` (the measured law) or ``"delta_star"`` (its peak gap only).
         target_loss: ``f*`` for the run; ``None`` keeps the probe's. A different value refits.
+        window: which fit: ``"steady"`` (the top-level constants, after the transient) or
+            ``"descent"`` (``fit_descent``: the initial descent of ``K``, the warm-up phase).
 
     Returns:
         ``{"k_constants": (K0, K1, K2), "target_loss": f*}`` or
@@ -73,6 +76,8 @@ def calibration(
     """
     if use not in USES:
         raise ValueError(f"use must be one of {', '.join(USES)}; got {use!r}")
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {', '.join(WINDOWS)}; got {window!r}")
     data = load_probe(probe)
     f_star = data.get("target_loss") if target_loss is None else float(target_loss)
     if f_star is None or not math.isfinite(f_star):
@@ -81,19 +86,23 @@ def calibration(
         points = data.get("points")
         if not points:
             raise ValueError("refitting for another target_loss needs the probe's points")
-        window = data.get("window", {})
+        settings = data.get("window", {})
         fit = fit_smoothness(
             [p["loss"] - f_star for p in points],
             [p["K"] for p in points],
             rho=2.0,
-            transient_frac=window.get("transient_frac", TRANSIENT_FRAC),
-            outlier_z=window.get("outlier_z", OUTLIER_Z),
+            transient_frac=settings.get("transient_frac", TRANSIENT_FRAC),
+            outlier_z=settings.get("outlier_z", OUTLIER_Z),
+            window=window,
         )
         k0, k1, k2, rho, spear = fit.K0, fit.K1, fit.K2, fit.rho, fit.spearman
     else:
-        k0, k1, k2 = (float(data[k]) for k in ("K0", "K1", "K2"))
-        rho = float(data.get("rho", 2.0))
-        spear = data.get("spearman")
+        src = data if window == "steady" else data.get("fit_descent")
+        if not src:
+            raise ValueError("the probe result has no fit_descent (re-run `autowarm probe`)")
+        k0, k1, k2 = (float(src[k]) for k in ("K0", "K1", "K2"))
+        rho = float(src.get("rho", 2.0))
+        spear = src.get("spearman")
     if spear is not None and not spear > 0:
         raise ValueError(
             f"K does not fall with the gap over the probe's window (Spearman {spear:.3g} <= 0): "
@@ -147,9 +156,10 @@ def probe_result(
 
     Top-level ``K0, K1, K2, rho`` (= 2, the adaptive warm-up's law), ``r2``, ``spearman``,
     ``delta_star``; ``fit`` (the full ``rho = 2`` report), ``fit_rho`` (the searched ``rho``, if
-    ``rho_search``), ``window``, ``points``, ``calibration`` (:func:`calibration`'s arguments, or
-    ``{"error": ...}`` when the law has no warm-up shape) and its ``schedule_spec``; ``meta``
-    entries (run settings) are merged in.
+    ``rho_search``), ``fit_descent`` (``rho = 2`` over the initial descent of ``K``), ``window``,
+    ``points``, ``calibration`` / ``calibration_descent`` (:func:`calibration`'s arguments, or
+    ``{"error": ...}`` when the law has no warm-up shape) and their ``schedule_spec`` /
+    ``schedule_spec_descent``; ``meta`` entries (run settings) are merged in.
     """
     from autowarm.diagnostics.fit import fit_smoothness
 
@@ -176,11 +186,21 @@ def probe_result(
     if rho_search:
         doc["fit_rho"] = fit_smoothness(gaps, ks, rho="fit", **window).to_dict()
     try:
-        cal = calibration(doc)
-        doc["calibration"] = {k: list(v) if isinstance(v, tuple) else v for k, v in cal.items()}
-        doc["schedule_spec"] = schedule_spec(cal)
-    except ValueError as err:
-        doc["calibration"] = {"error": str(err)}
+        doc["fit_descent"] = fit_smoothness(
+            gaps, ks, window="descent", outlier_z=outlier_z
+        ).to_dict()
+    except ValueError as err:  # too few points in the descent
+        doc["fit_descent"] = None
+        doc["fit_descent_error"] = str(err)
+    for suffix, win in (("", "steady"), ("_descent", "descent")):
+        try:
+            cal = calibration(doc, window=win)
+            doc["calibration" + suffix] = {
+                k: list(v) if isinstance(v, tuple) else v for k, v in cal.items()
+            }
+            doc["schedule_spec" + suffix] = schedule_spec(cal)
+        except ValueError as err:
+            doc["calibration" + suffix] = {"error": str(err)}
     doc["points"] = [dict(p, gap=p["loss"] - target_loss) for p in points]
     return doc
 

@@ -18,6 +18,12 @@ different iteration window per optimizer):
    ``K`` is positive and spans orders of magnitude; the median absolute deviation because a few
    spikes (a batch with a huge gradient change) must not set the threshold themselves.
 
+``window="descent"`` is the other stated rule: it keeps only the initial descent of ``K`` (from
+the first point to the minimum of a 5-point running median of ``log K`` over the first half of
+the points), no transient dropped, outliers as in 3. That is the warm-up phase, the part of the
+run the adaptive warm-up's law is used for; on short runs the steady window can miss it
+entirely (see BENCHMARKS.md). Probe every update early on to give it enough points.
+
 The report has R^2 (of ``K``, the regression's own metric) and the Spearman rank correlation of
 ``K`` with ``D`` over the window: the assumption "curvature falls with the gap" says it is
 positive (``K`` shrinks as the loss, hence ``D``, falls). ``D* = (K0 / ((rho - 1) K2))^(1/rho)``,
@@ -35,6 +41,8 @@ import numpy as np
 TRANSIENT_FRAC = 0.1  # fraction of the first points (in step order) dropped as the transient
 OUTLIER_Z = 3.5  # modified z-score threshold of Iglewicz & Hoaglin (1993)
 _MAD_SCALE = 1.4826  # MAD -> standard deviation for a normal distribution
+_DESCENT_SMOOTH = 5  # running-median width of the descent window's end rule
+WINDOWS = ("steady", "descent")
 RHO_GRID = tuple(float(r) for r in np.round(np.arange(1.05, 10.0001, 0.05), 2))
 
 
@@ -87,11 +95,14 @@ def select_window(
     *,
     transient_frac: float = TRANSIENT_FRAC,
     outlier_z: float = OUTLIER_Z,
+    window: str = "steady",
 ) -> tuple[np.ndarray, dict[str, int]]:
     """The boolean mask of the points the fit uses, by the module's rule, and the drop counts.
 
     Points must be in step order. Returns ``(mask, counts)`` with counts ``invalid``,
-    ``transient``, ``outliers``.
+    ``transient`` (dropped by the window rule: the transient, or for ``window="descent"`` the
+    points after the descent) and ``outliers``. ``window="descent"`` keeps the opposite part of
+    the run (see :data:`WINDOWS`).
 
     >>> mask, counts = select_window([5, 4, 3, 2, 1.5, 1.2, 1.1, 1.0, 0.9, 0.8],
     ...                              [9, 8, 7, 6, 5, 4, 3, 2, 1e6, 1])
@@ -106,11 +117,18 @@ def select_window(
         raise ValueError(f"transient_frac must be in [0, 1); got {transient_frac!r}")
     if not outlier_z > 0:
         raise ValueError(f"outlier_z must be > 0; got {outlier_z!r}")
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {', '.join(WINDOWS)}; got {window!r}")
     valid = np.isfinite(d) & np.isfinite(k) & (k > 0) & (d > 0)
     idx = np.flatnonzero(valid)
-    n_transient = math.floor(transient_frac * len(idx))
     mask = np.zeros(len(d), dtype=bool)
-    mask[idx[n_transient:]] = True
+    if window == "steady":
+        n_transient = math.floor(transient_frac * len(idx))
+        mask[idx[n_transient:]] = True
+    else:
+        end = _descent_end(np.log(k[idx])) if len(idx) else -1
+        mask[idx[: end + 1]] = True
+        n_transient = len(idx) - (end + 1)
     n_outliers = 0
     if mask.sum() >= 3:
         logk = np.log(k[mask])
@@ -123,6 +141,14 @@ def select_window(
             n_outliers = int(bad.sum())
     counts = {"invalid": int((~valid).sum()), "transient": n_transient, "outliers": n_outliers}
     return mask, counts
+
+
+def _descent_end(logk: np.ndarray) -> int:
+    """Index of the minimum of the running median (width ``_DESCENT_SMOOTH``) of ``log K`` over
+    the first half of the points: the end of the initial descent of ``K``."""
+    h = _DESCENT_SMOOTH // 2
+    med = np.array([np.median(logk[max(0, i - h) : i + h + 1]) for i in range(len(logk))])
+    return int(np.argmin(med[: max(1, (len(logk) + 1) // 2)]))
 
 
 def _lstsq(d: np.ndarray, k: np.ndarray, rho: float) -> tuple[np.ndarray, float]:
@@ -170,6 +196,7 @@ def fit_smoothness(
     transient_frac: float = TRANSIENT_FRAC,
     outlier_z: float = OUTLIER_Z,
     rho_grid: Sequence[float] = RHO_GRID,
+    window: str = "steady",
 ) -> SmoothnessFit:
     """Fit ``K = K0 + K1 D + K2 D^rho`` by least squares over the automatic window.
 
@@ -181,6 +208,8 @@ def fit_smoothness(
             is ``linspace(1.05, 50, 100)``, ours 1.05..10 by 0.05).
         transient_frac, outlier_z: the window rule (see the module docstring).
         rho_grid: candidate exponents for ``rho="fit"``.
+        window: ``"steady"`` (default: drop the transient) or ``"descent"`` (keep only the
+            initial descent of ``K``, the warm-up phase; see the module docstring).
 
     Returns:
         A :class:`SmoothnessFit`. Raises ``ValueError`` when fewer than 4 points survive the
@@ -205,7 +234,9 @@ def fit_smoothness(
         if rho <= 1:
             raise ValueError(f"rho must be > 1 (the law K0 + K1 D + K2 D^rho); got {rho!r}")
         grid = [float(rho)]
-    mask, counts = select_window(gaps, ks, transient_frac=transient_frac, outlier_z=outlier_z)
+    mask, counts = select_window(
+        gaps, ks, transient_frac=transient_frac, outlier_z=outlier_z, window=window
+    )
     d = np.asarray(gaps, dtype=float)[mask]
     k = np.asarray(ks, dtype=float)[mask]
     if len(d) < 4:
@@ -223,9 +254,15 @@ def fit_smoothness(
     sst = float(((k - k.mean()) ** 2).sum())
     k0, k1, k2 = (float(c) for c in coef)
     ds = (k0 / ((r - 1.0) * k2)) ** (1.0 / r) if k0 > 0 and k2 > 0 else None
+    keep = (
+        f"drop the first {transient_frac:g} of the rest (step order)"
+        if window == "steady"
+        else "keep the rest up to the minimum of the 5-point running median of log K over the "
+        "first half (the initial descent)"
+    )
     rule = (
-        f"drop non-finite, K <= 0 and D <= 0; drop the first {transient_frac:g} of the rest "
-        f"(step order); drop |log K - median| > {outlier_z:g} * 1.4826 * MAD"
+        f"drop non-finite, K <= 0 and D <= 0; {keep}; drop |log K - median| > {outlier_z:g} "
+        "* 1.4826 * MAD"
     )
     return SmoothnessFit(
         K0=k0,
@@ -251,6 +288,7 @@ __all__ = [
     "OUTLIER_Z",
     "RHO_GRID",
     "TRANSIENT_FRAC",
+    "WINDOWS",
     "SmoothnessFit",
     "fit_smoothness",
     "select_window",

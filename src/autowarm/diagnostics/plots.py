@@ -18,9 +18,9 @@ from autowarm.diagnostics.fit import select_window
 def plot_probe(result: Mapping, path: str | Path) -> Path:
     """Draw a probe result (the content of ``probe.json``) to ``path``.
 
-    Left: ``K_t`` against ``D_t`` (log scale), points used by the fit filled, dropped ones hollow,
-    with the fitted law for ``rho = 2`` and, if present, the searched ``rho``. Right: ``K_t`` and
-    ``D_t`` along the run.
+    Left: ``K_t`` against ``D_t`` (log scale), points in the steady window filled, the others
+    hollow, with the fitted laws (``rho = 2``, the searched ``rho``, and the descent window's),
+    each over its own gap range. Right: ``K_t`` and ``D_t`` along the run.
     """
     plt = pyplot()
     points = result["points"]
@@ -37,14 +37,14 @@ def plot_probe(result: Mapping, path: str | Path) -> Path:
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     ax.scatter(gaps[mask], ks[mask], s=14, label="points in the fit window")
     ax.scatter(gaps[~mask], ks[~mask], s=14, facecolors="none", edgecolors="grey", label="dropped")
-    if mask.any():
-        d = np.linspace(gaps[mask].min(), gaps[mask].max(), 200)
-        for key, style in (("fit", "-"), ("fit_rho", "--")):
-            fit = result.get(key)
-            if not fit:
-                continue
-            k = fit["K0"] + fit["K1"] * d + fit["K2"] * np.power(d, fit["rho"])
-            ax.plot(d, k, style, label=f"rho={fit['rho']:.2f}: R^2={fit['r2']:.3f}")
+    for key, style, name in (("fit", "-", "steady"), ("fit_rho", "--", "steady"),
+                             ("fit_descent", ":", "descent")):  # fmt: skip
+        fit = result.get(key)
+        if not fit:
+            continue
+        d = np.linspace(fit["gap_range"][0], fit["gap_range"][1], 200)
+        k = fit["K0"] + fit["K1"] * d + fit["K2"] * np.power(d, fit["rho"])
+        ax.plot(d, k, style, label=f"{name} rho={fit['rho']:.2f}: R^2={fit['r2']:.3f}")
     ax.set_yscale("log")
     ax.set_xlabel("gap D = loss - f*")
     ax.set_ylabel("K_t  (dual / primal norm)")

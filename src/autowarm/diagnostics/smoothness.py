@@ -155,6 +155,8 @@ class SmoothnessProbe:
             optimizer's param groups' ``"norm"`` tags.
         every: probe the updates ``t`` with ``t % every == offset`` (>= 1).
         offset: see ``every`` (0 <= offset < every).
+        dense_steps: also probe every update ``t < dense_steps`` (default 0), so the initial
+            descent of ``K`` (the warm-up phase) has enough points.
         target_loss: ``f*`` of the gap ``D = loss - f*`` (loss units; only shifts the gaps).
         loss_fn: ``loss_fn(model, batch) -> scalar tensor``; default ``model(*batch)``.
         matrices_only: measure only tensors with ``ndim >= 2`` (the paper's choice).
@@ -183,6 +185,7 @@ class SmoothnessProbe:
         *,
         every: int = 10,
         offset: int = 0,
+        dense_steps: int = 0,
         target_loss: float = 0.0,
         loss_fn: LossFn | None = None,
         matrices_only: bool = True,
@@ -193,6 +196,8 @@ class SmoothnessProbe:
             raise ValueError(f"every must be an integer >= 1; got {every!r}")
         if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < every:
             raise ValueError(f"offset must be an integer in [0, every={every}); got {offset!r}")
+        if isinstance(dense_steps, bool) or not isinstance(dense_steps, int) or dense_steps < 0:
+            raise ValueError(f"dense_steps must be an integer >= 0; got {dense_steps!r}")
         if isinstance(target_loss, bool) or not isinstance(target_loss, int | float):
             raise ValueError(f"target_loss must be a finite number; got {target_loss!r}")
         if not math.isfinite(target_loss):
@@ -200,6 +205,7 @@ class SmoothnessProbe:
         self.norm = norm
         self.every = every
         self.offset = offset
+        self.dense_steps = dense_steps
         self.target_loss = float(target_loss)
         self.loss_fn = loss_fn or default_loss
         self.matrices_only = matrices_only
@@ -210,7 +216,7 @@ class SmoothnessProbe:
     # -- the user-loop API --------------------------------------------------------------------
     def probes(self, step: int) -> bool:
         """Whether update ``step`` is probed."""
-        return step % self.every == self.offset
+        return step < self.dense_steps or step % self.every == self.offset
 
     def snapshot(self, step: int, model: nn.Module, optimizer=None) -> None:
         """Before ``optimizer.step()`` of update ``step``: copy the weights if it is probed."""
