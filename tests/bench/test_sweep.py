@@ -46,6 +46,7 @@ def test_quick_subset_and_overrides(tmp_path):
     assert {s.warmup_steps for s in specs if s.arm == "grid"} == set(
         bench.grid_steps(100, bench.quick_fracs)
     )
+    assert {s.config.steps for s in plan(bench, tmp_path, quick=True)} == {bench.quick_steps}
 
 
 def test_fstar_sweep(tmp_path):

@@ -51,6 +51,7 @@ class BenchPreset:
     quick_optimizers: tuple[str, ...] = ()  # --quick: optimizers of the subset
     quick_fracs: tuple[float, ...] = ()  # --quick: grid of the subset
     quick_seeds: int = 1  # --quick: seeds of the subset
+    quick_steps: int | None = None  # --quick: updates per run (None = `steps`)
 
     def grid_steps(self, steps: int | None = None, fracs: tuple[float, ...] | None = None):
         """The grid's warm-up lengths in updates (distinct, sorted, < steps)."""
@@ -105,6 +106,7 @@ PRESETS: dict[str, BenchPreset] = {
         quick_optimizers=("adamw", "lion"),
         quick_fracs=(0.0, 0.1, 0.4),
         quick_seeds=1,
+        quick_steps=300,
     ),
     # Paper scale (GPUs, FineWeb, GPT-2 tokens): 124M/210M LLaMA, batch 256 x 512 tokens, 8K
     # updates, the paper's scripts' LRs, div factors and f* (adaptive_warmup.md sections 4-5).

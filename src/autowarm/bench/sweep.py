@@ -88,7 +88,7 @@ def plan(
         optimizers: subset of the preset's optimizers (default: all, or the quick subset).
         seeds: seeds per arm (default: the preset's, or its quick count).
         steps: override the run length (the grid's fractions scale with it).
-        quick: the preset's small subset (its quick optimizers, grid and seeds).
+        quick: the preset's small subset (its quick optimizers, grid, seeds and steps).
         fstar_sweep: instead of grid + adaptive, the adaptive default mode over
             ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one optimizer).
         threads: torch threads per run.
@@ -104,7 +104,7 @@ def plan(
         )
     if fstar_sweep and len(names) != 1:
         raise ValueError(f"--fstar-sweep studies one optimizer; got {', '.join(names)}")
-    total = steps or bench.steps
+    total = steps or (bench.quick_steps if quick else None) or bench.steps
     n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
     if n_seeds < 1:
         raise ValueError(f"seeds must be >= 1; got {n_seeds!r}")
