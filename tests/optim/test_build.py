@@ -23,7 +23,7 @@ class TinyLM(nn.Module):
 
 
 def test_names():
-    assert available() == ["adamw", "lion", "muon", "normsgd", "signsgd", "signum"]
+    assert available() == ["adamw", "lion", "lionar", "muon", "normsgd", "signsgd", "signum"]
     assert set(OPTIMIZERS) == set(available())
 
 
@@ -124,6 +124,7 @@ def test_adaptive_warmup_kappa_from_the_optimizers_own_norm_and_shapes(tied):
         "signum": ("sign", kappa("sign", everything)),
         "signsgd": ("sign", kappa("sign", everything)),
         "normsgd": ("frobenius", float(len(everything))),
+        "lionar": ("frobenius", float(len(everything))),
     }
     assert set(expected) == set(OPTIMIZERS)
     for name, (norm, k) in expected.items():
