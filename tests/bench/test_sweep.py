@@ -9,7 +9,9 @@ def test_cpu_plan_is_optimizers_x_arms_x_seeds(tmp_path):
     bench = preset("cpu")
     specs = plan(bench, tmp_path)
     arms = len(bench.grid_steps()) + len(ADAPTIVE_MODES)
-    assert len(specs) == len(bench.optimizers) * arms * bench.seeds
+    assert {s.optimizer for s in specs} == {"muon", "lion", "normsgd", "adamw"}
+    assert len(specs) == 4 * arms * bench.seeds
+    assert {s.optimizer for s in plan(bench, tmp_path, optimizers=["lionar"])} == {"lionar"}
     assert len({s.run_id for s in specs}) == len(specs)
     assert {s.config.out for s in specs} == {str(tmp_path / "runs" / s.run_id) for s in specs}
 

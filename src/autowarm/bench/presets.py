@@ -37,7 +37,7 @@ class BenchPreset:
     model: str  # model preset of autowarm.train.model
     steps: int  # optimizer updates per run
     batch_size: int  # sequences per update
-    optimizers: dict[str, OptimizerSetup]  # name -> setup; the default optimizer set
+    optimizers: dict[str, OptimizerSetup]  # name -> setup of every optimizer the preset knows
     warmup_fracs: tuple[float, ...]  # the grid: warm-up lengths as fractions of `steps`
     seeds: int = 3  # seeds per arm (seed s fixes init and data order, paired across arms)
     final_div_factor: float = 1e4  # the cosine ends at lr / (div_factor * final_div_factor)
@@ -48,6 +48,7 @@ class BenchPreset:
     checkpoint_every: int = 100  # checkpoint period (resume of partial runs)
     data: dict = field(default_factory=dict)  # DataConfig overrides (empty = embedded default)
     fstar_offsets: tuple[float, ...] = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5)  # --fstar-sweep
+    default_optimizers: tuple[str, ...] = ()  # run when none are named (empty = all)
     quick_optimizers: tuple[str, ...] = ()  # --quick: optimizers of the subset
     quick_fracs: tuple[float, ...] = ()  # --quick: grid of the subset
     quick_seeds: int = 1  # --quick: seeds of the subset
@@ -77,6 +78,9 @@ _CPU_OPTIMIZERS = {
     # about AdamW's 3e-3 per entry.
     "normsgd": OptimizerSetup(lr=1e-1, div_factor=5.0, target_loss=1.5),
     "adamw": OptimizerSetup(lr=3e-3, div_factor=100.0, target_loss=1.5),
+    # LionAR (Kosson et al. 2024), the warm-up-free comparison: its lr sets the equilibrium
+    # rotation angle through sqrt(2 lr wd), so it is not on Lion's scale (0.1-1 on this model).
+    "lionar": OptimizerSetup(lr=0.3, div_factor=100.0, target_loss=1.5),
 }
 
 PRESETS: dict[str, BenchPreset] = {
@@ -86,6 +90,7 @@ PRESETS: dict[str, BenchPreset] = {
         steps=12,
         batch_size=4,
         optimizers=_CPU_OPTIMIZERS,
+        default_optimizers=("muon", "lion", "normsgd", "adamw"),
         warmup_fracs=(0.0, 0.25),
         seeds=1,
         eval_every=6,
@@ -101,6 +106,7 @@ PRESETS: dict[str, BenchPreset] = {
         steps=600,
         batch_size=16,
         optimizers=_CPU_OPTIMIZERS,
+        default_optimizers=("muon", "lion", "normsgd", "adamw"),
         warmup_fracs=(0.0, 0.05, 0.1, 0.2, 0.4),
         seeds=3,
         quick_optimizers=("adamw", "lion"),

@@ -85,7 +85,8 @@ def plan(
     Args:
         bench: the preset.
         out: the results directory; each run trains in ``out/runs/<run_id>``.
-        optimizers: subset of the preset's optimizers (default: all, or the quick subset).
+        optimizers: which of the preset's optimizers (default: its default set, or the quick
+            subset).
         seeds: seeds per arm (default: the preset's, or its quick count).
         steps: override the run length (the grid's fractions scale with it).
         quick: the preset's small subset (its quick optimizers, grid, seeds and steps).
@@ -95,7 +96,10 @@ def plan(
     """
     from autowarm.train import RunConfig
 
-    names = list(optimizers or (bench.quick_optimizers if quick else bench.optimizers))
+    names = list(
+        optimizers
+        or (bench.quick_optimizers if quick else bench.default_optimizers or bench.optimizers)
+    )
     unknown = [n for n in names if n not in bench.optimizers]
     if unknown:
         raise ValueError(
