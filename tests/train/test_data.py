@@ -2,6 +2,7 @@
 
 import hashlib
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +99,13 @@ def test_cache_is_reused_and_keyed_by_split(sample_dir, tmp_path):
     c = data(sample_dir, tmp_path, split_seed=1)
     assert a.info["cache"] == b.info["cache"] != c.info["cache"]
     assert np.array_equal(a.val, b.val)
+
+
+def test_corrupt_token_cache_is_reported(sample_dir, tmp_path):
+    d = data(sample_dir, tmp_path)
+    (Path(d.info["cache"]) / "val.bin").write_bytes(b"\x00" * 10)
+    with pytest.raises(ValueError, match="truncated or corrupt; delete it"):
+        data(sample_dir, tmp_path)
 
 
 def test_bpe_tokenizer_trained_and_cached(sample_dir, tmp_path):

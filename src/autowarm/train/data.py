@@ -241,6 +241,8 @@ def _cached_tokens(cfg: DataConfig, identity: tuple, get_docs) -> TokenData:
     meta = json.loads((root / "meta.json").read_text())
     dtype = np.dtype(meta["dtype"])
     arrays = [np.memmap(root / f"{s}.bin", dtype=dtype, mode="r") for s in ("train", "val")]
+    if [len(a) for a in arrays] != [meta["train_tokens"], meta["val_tokens"]]:
+        raise ValueError(f"the token cache {root} is truncated or corrupt; delete it to rebuild")
     info = {**meta, "cache": str(root)}
     return TokenData(arrays[0], arrays[1], int(meta["vocab_size"]), info)
 
