@@ -101,6 +101,23 @@ def train(cfg: RunConfig, *, callbacks: Sequence[object] = (), progress: bool = 
         ``final_val_loss`` (whole validation split, nats/token), ``evals`` (``[step, val_loss]``
         pairs), ``steps``, ``tokens``, ``wall_time_s``, ``train_time_s``, ``tokens_per_s``
         (training steps only), ``warmup_end_step`` (adaptive schedule, else None), ``params``.
+
+    Example (a few updates of the tiny model on a generated text file):
+
+    >>> import tempfile, pathlib
+    >>> from autowarm.train import DataConfig, RunConfig, train
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (tmp / "a.txt").write_text("\\n\\n".join(f"verse {i} " * 40 for i in range(50)))
+    >>> cfg = RunConfig(model="tiny", steps=4, batch_size=4, seq_len=32, threads=1,
+    ...                 schedule="warmup_cosine:warmup_steps=1", eval_every=0,
+    ...                 data=DataConfig(source=str(tmp / "a.txt"), cache_dir=str(tmp / "cache")),
+    ...                 out=str(tmp / "run"))
+    >>> results = train(cfg, progress=False)
+    >>> results["steps"], results["final_val_loss"] < 5.6, sorted(p.name for p in (tmp / "run").iterdir())
+    (4, True, ['checkpoint.pt', 'config.json', 'final.json', 'metrics.jsonl'])
+
+    References: the paper's setup (LLaMA on FineWeb, final loss on the whole validation split):
+    Riabinin et al. 2026, arXiv 2602.05813.
     """
     info = tdist.setup(cfg.device)
     try:
