@@ -61,9 +61,16 @@ def setup(device: str = "auto") -> DistInfo:
     return DistInfo(rank, world, local_rank, local_world, dev, created)
 
 
-def teardown(info: DistInfo) -> None:
-    """Destroy the process group if :func:`setup` created it."""
+def teardown(info: DistInfo, *, clean: bool = True) -> None:
+    """Destroy the process group if :func:`setup` created it.
+
+    After a clean run every rank first meets at a barrier, so that none closes its connections
+    while another still completes a collective (gloo aborts the process then). After an error
+    there is no barrier: the other ranks may never reach it.
+    """
     if info.initialized_here and dist.is_initialized():
+        if clean:
+            barrier(info)
         dist.destroy_process_group()
 
 

@@ -121,9 +121,12 @@ def train(cfg: RunConfig, *, callbacks: Sequence[object] = (), progress: bool = 
     """
     info = tdist.setup(cfg.device)
     try:
-        return _Run(cfg, info, list(callbacks), progress).run()
-    finally:
-        tdist.teardown(info)
+        results = _Run(cfg, info, list(callbacks), progress).run()
+    except BaseException:
+        tdist.teardown(info, clean=False)
+        raise
+    tdist.teardown(info)
+    return results
 
 
 class _Run:
