@@ -3,7 +3,6 @@ one process over the same global batch."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,6 @@ import pytest
 from autowarm.train import DataConfig, RunConfig, train
 
 WORKER = Path(__file__).with_name("train_worker.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -32,8 +25,9 @@ def test_two_gloo_ranks_match_each_other_and_one_process(sample_dir, tmp_path):
     cfg = RunConfig(out=str(tmp_path / "ddp"), **common)
     cfg_file = tmp_path / "cfg.json"
     cfg_file.write_text(json.dumps(cfg.to_dict()))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(WORKER), str(cfg_file)]  # fmt: skip
+    # --standalone: torchrun picks a free port itself (no race with other tests for a port).
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(WORKER), str(cfg_file)]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
