@@ -65,22 +65,25 @@ class BenchPreset:
         return dataclasses.replace(self, **changes)
 
 
-# CPU scale: the `cpu` model (d 128, 4 layers, byte vocabulary, ~0.8M parameters) on the embedded
-# corpus. LRs sit where the pilot in data_and_budget.md shows warm-up length mattering; f* sits a
-# little below the loss the grid's best runs reach in this budget (see BENCHMARKS.md).
+# CPU scale: the `cpu` model (d 128, 4 layers, byte vocabulary, ~0.84M parameters) on the embedded
+# corpus. Peak LRs from the single-seed scan in BENCHMARKS.md (benchmarks/cpu_lr_scan.py): the
+# best of the scanned values without warm-up; AdamW's 3e-3 is where warm-up matters most.
+# f* sits about 0.2 nats below the loss the best fixed warm-up reached in those runs (the seed
+# paper sets f* near the achievable loss and finds results robust for f* a little below it).
 _CPU_OPTIMIZERS = {
     # Newton-Schulz in float32: bf16 matmuls are 2x slower than fp32 on CPU (BENCHMARKS.md).
     "muon": OptimizerSetup(
-        lr=1e-2, div_factor=100.0, target_loss=1.5, hparams={"ns_dtype": "float32"}
+        lr=1e-2, div_factor=100.0, target_loss=1.25, hparams={"ns_dtype": "float32"}
     ),
-    "lion": OptimizerSetup(lr=1e-3, div_factor=100.0, target_loss=1.5),
+    "lion": OptimizerSetup(lr=1e-3, div_factor=100.0, target_loss=1.45),
     # normalized SGD moves every tensor by lr in Frobenius norm: 0.1 on 128-wide matrices is
-    # about AdamW's 3e-3 per entry.
-    "normsgd": OptimizerSetup(lr=1e-1, div_factor=5.0, target_loss=1.5),
-    "adamw": OptimizerSetup(lr=3e-3, div_factor=100.0, target_loss=1.5),
+    # about AdamW's 3e-3 per entry. div 5 as in the paper's normSGD scripts. f* 2.0 is an
+    # estimate: its 300-update runs reached 2.5 (no 600-update run yet).
+    "normsgd": OptimizerSetup(lr=1e-1, div_factor=5.0, target_loss=2.0),
+    "adamw": OptimizerSetup(lr=3e-3, div_factor=100.0, target_loss=1.35),
     # LionAR (Kosson et al. 2024), the warm-up-free comparison: its lr sets the equilibrium
     # rotation angle through sqrt(2 lr wd), so it is not on Lion's scale (0.1-1 on this model).
-    "lionar": OptimizerSetup(lr=0.3, div_factor=100.0, target_loss=1.5),
+    "lionar": OptimizerSetup(lr=0.3, div_factor=100.0, target_loss=1.45),
 }
 
 PRESETS: dict[str, BenchPreset] = {
