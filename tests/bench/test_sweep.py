@@ -74,3 +74,15 @@ def test_every_preset_plans(tmp_path):
     for name, bench in PRESETS.items():
         specs = plan(bench, tmp_path / name, seeds=1)
         assert specs, name
+
+
+def test_explicit_grid_and_grid_only(tmp_path):
+    bench = preset("cpu")
+    specs = plan(bench, tmp_path, optimizers=["lionar"], warmup_steps=[0], adaptive=False)
+    assert [(s.arm, s.warmup_steps) for s in specs] == [("grid", 0)] * bench.seeds
+    specs = plan(bench, tmp_path, optimizers=["adamw"], warmup_steps=[], seeds=1)
+    assert {s.arm for s in specs} == {"adaptive", "adaptive-faithful"}
+    with pytest.raises(ValueError, match=r"warmup_steps must be integers in \[0, 600\)"):
+        plan(bench, tmp_path, warmup_steps=[600])
+    with pytest.raises(ValueError, match="nothing to run"):
+        plan(bench, tmp_path, warmup_steps=[], adaptive=False)

@@ -27,6 +27,8 @@ def run_bench(
     steps: int | None = None,
     quick: bool = False,
     fstar_sweep: bool = False,
+    warmup_steps: list[int] | None = None,
+    adaptive: bool = True,
     jobs: int | None = None,
     threads: int = 1,
     progress: bool = True,
@@ -41,7 +43,7 @@ def run_bench(
     bench = preset(preset_name)
     specs = plan(
         bench, out, optimizers=optimizers, seeds=seeds, steps=steps, quick=quick,
-        fstar_sweep=fstar_sweep, threads=threads,
+        fstar_sweep=fstar_sweep, warmup_steps=warmup_steps, adaptive=adaptive, threads=threads,
     )  # fmt: skip
     store = ResultStore(out)
     store.write_meta(

@@ -78,6 +78,8 @@ def plan(
     steps: int | None = None,
     quick: bool = False,
     fstar_sweep: bool = False,
+    warmup_steps: list[int] | None = None,
+    adaptive: bool = True,
     threads: int = 1,
 ) -> list[RunSpec]:
     """All runs of a benchmark, in a deterministic order (seed-major, so early results pair up).
@@ -92,6 +94,10 @@ def plan(
         quick: the preset's small subset (its quick optimizers, grid, seeds and steps).
         fstar_sweep: instead of grid + adaptive, the adaptive default mode over
             ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one optimizer).
+        warmup_steps: the grid's warm-up lengths in updates, replacing the preset's fractions
+            (an empty list runs no grid arm).
+        adaptive: include the adaptive arms (False: the grid only, e.g. a warm-up-free
+            optimizer at ``warmup_steps=[0]``).
         threads: torch threads per run.
     """
     from autowarm.train import RunConfig
@@ -112,7 +118,17 @@ def plan(
     n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
     if n_seeds < 1:
         raise ValueError(f"seeds must be >= 1; got {n_seeds!r}")
-    grid = bench.grid_steps(total, bench.quick_fracs if quick else None)
+    if warmup_steps is None:
+        grid = bench.grid_steps(total, bench.quick_fracs if quick else None)
+    else:
+        bad = [w for w in warmup_steps if not isinstance(w, int) or not 0 <= w < total]
+        if bad:
+            raise ValueError(
+                f"warmup_steps must be integers in [0, {total}) (the run length); got {bad}"
+            )
+        grid = tuple(sorted(set(warmup_steps)))
+    if not fstar_sweep and not grid and not adaptive:
+        raise ValueError("nothing to run: an empty grid and no adaptive arms")
     root = Path(out) / "runs"
     specs: list[RunSpec] = []
     for seed in range(n_seeds):
@@ -126,7 +142,7 @@ def plan(
             else:
                 for w in grid:
                     arms.append(("grid", w, None, grid_schedule(w, setup, bench.final_div_factor)))
-                for mode in ADAPTIVE_MODES:
+                for mode in ADAPTIVE_MODES if adaptive else ():
                     arms.append((mode, None, setup.target_loss, adaptive_schedule(mode, setup)))
             for arm, w, f, schedule in arms:
                 spec = RunSpec(name, arm, seed, w, f, None)

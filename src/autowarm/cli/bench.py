@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fstar-sweep", action="store_true", help="f* robustness study for one optimizer"
     )
+    p.add_argument(
+        "--warmup-steps",
+        help="comma-separated warm-up lengths (updates) replacing the preset's grid; '' = none",
+    )
+    p.add_argument("--no-adaptive", action="store_true", help="run the grid arms only")
     p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
@@ -47,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         quick=args.quick,
         fstar_sweep=args.fstar_sweep,
+        warmup_steps=_int_list(args.warmup_steps),
+        adaptive=not args.no_adaptive,
         jobs=args.jobs,
         threads=args.threads,
         progress=not args.no_progress,
@@ -60,3 +67,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"failed runs: {', '.join(bad)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as err:
+        raise ValueError(f"--warmup-steps takes comma-separated integers; got {text!r}") from err
