@@ -37,6 +37,12 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "adaptive-faithful" in res.stdout
+    meta = json.loads((out / "bench.json").read_text())
+    assert meta["preset"] == "tiny" and len(meta["commands"]) == 2 and len(meta["runs"]) == 4
+    with pytest.raises(ValueError, match="already in this directory"):
+        from autowarm.bench import run_bench
+
+        run_bench("cpu", out, optimizers=["adamw"], seeds=1)
 
 
 def test_bench_rejects_unknown_optimizer(tmp_path, capsys):

@@ -64,10 +64,11 @@ def test_report_writes_markdown_and_plots(tmp_path, results):
     store = ResultStore(tmp_path)
     for r in results:
         store.save(f"{r['optimizer']}__{r['arm']}-{r['warmup_steps']}__s{r['seed']}", r)
-    store.write_meta({"preset": "synthetic", "steps": 20, "seeds": 3, "command": "test"})
+    store.write_meta({"preset": "synthetic", "steps": 20, "seeds": 3, "commands": ["test"]})
     path = report(tmp_path)
     text = path.read_text()
     assert "## adamw" in text and "## lion" in text
+    assert "commands: `test`." in text
     assert "| 5 (best) | 1.8100 ± 0.0100 | 3 |" in text
     assert "better" in text and "worse" in text
     for png in ("final_loss_vs_warmup.png", "loss_curves.png", "lr_curves.png"):

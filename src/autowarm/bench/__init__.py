@@ -46,18 +46,7 @@ def run_bench(
         fstar_sweep=fstar_sweep, warmup_steps=warmup_steps, adaptive=adaptive, threads=threads,
     )  # fmt: skip
     store = ResultStore(out)
-    store.write_meta(
-        {
-            "preset": bench.name,
-            "optimizers": sorted({s.optimizer for s in specs}),
-            "seeds": max(s.seed for s in specs) + 1,
-            "steps": specs[0].config.steps,
-            "quick": quick,
-            "fstar_sweep": fstar_sweep,
-            "runs": [s.run_id for s in specs],
-            "command": command,
-        }
-    )
+    store.write_meta(_merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command))
     from autowarm.bench.runner import run_all
 
     done, failed = run_all(specs, store, jobs=jobs, progress=progress)
@@ -67,6 +56,25 @@ def run_bench(
         "failed": failed,
         "report": str(path) if path else None,
         "wall_time_s": time.perf_counter() - t0,
+    }
+
+
+def _merged_meta(old: dict, bench, specs, quick: bool, fstar_sweep: bool, command: str) -> dict:
+    """``bench.json``: what was asked; several invocations into one directory accumulate."""
+    if old.get("preset", bench.name) != bench.name:
+        raise ValueError(
+            f"{old.get('preset')!r} results are already in this directory; use another --out "
+            f"for preset {bench.name!r}"
+        )
+    return {
+        "preset": bench.name,
+        "optimizers": sorted(set(old.get("optimizers", [])) | {s.optimizer for s in specs}),
+        "seeds": max(old.get("seeds", 0), max(s.seed for s in specs) + 1),
+        "steps": specs[0].config.steps,
+        "quick": quick,
+        "fstar_sweep": fstar_sweep,
+        "runs": sorted(set(old.get("runs", [])) | {s.run_id for s in specs}),
+        "commands": [*old.get("commands", []), command],
     }
 
 

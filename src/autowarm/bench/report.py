@@ -78,7 +78,9 @@ def render_markdown(store: ResultStore, tables: dict[str, dict], plots: list[str
     if meta:
         lines += [
             f"Preset `{meta.get('preset')}`, {meta.get('steps')} steps per run, "
-            f"seeds {meta.get('seeds')}, command: `{meta.get('command', '')}`.",
+            f"seeds {meta.get('seeds')}, commands: "
+            + "; ".join(f"`{c}`" for c in meta.get("commands", []) if c)
+            + ".",
             "",
         ]
     lines += [
