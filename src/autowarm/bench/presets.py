@@ -117,46 +117,39 @@ PRESETS: dict[str, BenchPreset] = {
         quick_seeds=1,
         quick_steps=300,
     ),
-    # Paper scale (GPUs, FineWeb, GPT-2 tokens): 124M/210M LLaMA, batch 256 x 512 tokens, 8K
-    # updates, the paper's scripts' LRs, div factors and f* (adaptive_warmup.md sections 4-5).
-    "paper-124m": BenchPreset(
-        name="paper-124m",
-        model="llama-124m",
-        steps=8000,
-        batch_size=256,
-        optimizers={
-            "muon": OptimizerSetup(3e-3, 100.0, 3.2, {"momentum": 0.9}),
-            "lion": OptimizerSetup(1e-3, 100.0, 3.5, {"betas": (0.9, 0.99)}),
-            "normsgd": OptimizerSetup(1e-2, 5.0, 4.3, {"momentum": 0.95}),
-        },
-        warmup_fracs=(0.0125, 0.025, 0.05, 0.125, 0.25, 0.5),
-        seeds=1,
-        grad_clip=0.5,
-        eval_every=115,
-        eval_batches=32,
-        checkpoint_every=500,
-        data={"source": "fineweb", "tokenizer": "gpt2"},
-        fstar_offsets=(-3.2, -2.2, -1.2, -0.2, 0.0, 0.2, 0.4, 0.8, 1.8),
-    ),
-    "paper-210m": BenchPreset(
-        name="paper-210m",
-        model="llama-210m",
-        steps=8000,
-        batch_size=256,
-        optimizers={
-            "muon": OptimizerSetup(3e-3, 100.0, 3.2, {"momentum": 0.9}),
-            "lion": OptimizerSetup(1e-3, 100.0, 3.2, {"betas": (0.9, 0.99)}),
-            "normsgd": OptimizerSetup(1e-2, 5.0, 4.2, {"momentum": 0.95}),
-        },
-        warmup_fracs=(0.00625, 0.0125, 0.025, 0.05, 0.125, 0.25, 0.5),
-        seeds=1,
-        grad_clip=0.5,
-        eval_every=115,
-        eval_batches=32,
-        checkpoint_every=500,
-        data={"source": "fineweb", "tokenizer": "gpt2"},
-    ),
 }
+
+# Paper scale (GPUs, FineWeb, GPT-2 tokens): 124M/210M LLaMA, batch 256 x 512 tokens, 8K updates,
+# the paper's scripts' LRs, div factors and f* (adaptive_warmup.md sections 4-5).
+PRESETS["paper-124m"] = BenchPreset(
+    name="paper-124m",
+    model="llama-124m",
+    steps=8000,
+    batch_size=256,
+    optimizers={
+        "muon": OptimizerSetup(3e-3, 100.0, 3.2, {"momentum": 0.9}),
+        "lion": OptimizerSetup(1e-3, 100.0, 3.5, {"betas": (0.9, 0.99)}),
+        "normsgd": OptimizerSetup(1e-2, 5.0, 4.3, {"momentum": 0.95}),
+    },
+    warmup_fracs=(0.0125, 0.025, 0.05, 0.125, 0.25, 0.5),
+    seeds=1,
+    grad_clip=0.5,
+    eval_every=115,
+    eval_batches=32,
+    checkpoint_every=500,
+    data={"source": "fineweb", "tokenizer": "gpt2"},
+    fstar_offsets=(-3.2, -2.2, -1.2, -0.2, 0.0, 0.2, 0.4, 0.8, 1.8),
+)
+PRESETS["paper-210m"] = PRESETS["paper-124m"].replace(
+    name="paper-210m",
+    model="llama-210m",
+    optimizers={
+        "muon": OptimizerSetup(3e-3, 100.0, 3.2, {"momentum": 0.9}),
+        "lion": OptimizerSetup(1e-3, 100.0, 3.2, {"betas": (0.9, 0.99)}),
+        "normsgd": OptimizerSetup(1e-2, 5.0, 4.2, {"momentum": 0.95}),
+    },
+    warmup_fracs=(0.00625, 0.0125, 0.025, 0.05, 0.125, 0.25, 0.5),
+)
 
 
 def preset(name: str) -> BenchPreset:
