@@ -79,7 +79,7 @@ def render_markdown(store: ResultStore, tables: dict[str, dict], plots: list[str
         lines += [
             f"Preset `{meta.get('preset')}`, {meta.get('steps')} steps per run, "
             f"seeds {meta.get('seeds')}, commands: "
-            + "; ".join(f"`{c}`" for c in meta.get("commands", []) if c)
+            + "; ".join(f"`{c}`" for c in meta.get("commands", [meta.get("command")]) if c)
             + ".",
             "",
         ]
