@@ -41,6 +41,19 @@ def check_number(name: str, value: object, low: float = 0.0, high: float | None 
         raise ValueError(f"{name} must be {bounds}; got {value!r}")
 
 
+def check_fraction(name: str, value: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is a number in [0, 1) (a momentum or EMA factor)."""
+    check_number(name, value, 0.0, 1.0)
+    if value == 1.0:
+        raise ValueError(f"{name} must be < 1; got 1.0")
+
+
+def check_bool(name: str, value: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be a bool; got {value!r}")
+
+
 def check_betas(name: str, betas: object) -> None:
     """Raise ``ValueError`` unless ``betas`` is a pair of numbers in [0, 1)."""
     if not isinstance(betas, tuple | list) or len(betas) != 2:

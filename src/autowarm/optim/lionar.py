@@ -50,7 +50,7 @@ import math
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_number, scalar
+from autowarm.optim._base import LMOOptimizer, check_fraction, check_number, scalar
 
 
 def lion_betas(momentum: float, nesterov: bool) -> tuple[float, float]:
@@ -213,12 +213,8 @@ class LionAR(LMOOptimizer):
         super().__init__(params, {**defaults, "eps": eps})
 
     def _check_group(self, group: dict) -> None:
-        check_number("momentum", group["momentum"], 0.0, 1.0)
-        if group["momentum"] == 1.0:
-            raise ValueError("momentum must be < 1; got 1.0")
-        check_number("update_decay", group["update_decay"], 0.0, 1.0)
-        if group["update_decay"] == 1.0:
-            raise ValueError("update_decay must be < 1; got 1.0")
+        check_fraction("momentum", group["momentum"])
+        check_fraction("update_decay", group["update_decay"])
         check_number("eps", group["eps"])
         for key in ("nesterov", "inverse_bias_correction", "per_neuron", "zero_mean"):
             if not isinstance(group[key], bool):

@@ -32,7 +32,7 @@ import math
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_number
+from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction
 from autowarm.optim.newton_schulz import (
     NS_COEFFICIENTS,
     NS_DTYPES,
@@ -166,11 +166,8 @@ class Muon(LMOOptimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict) -> None:
-        check_number("momentum", group["momentum"], 0.0, 1.0)
-        if group["momentum"] == 1.0:
-            raise ValueError("momentum must be < 1; got 1.0")
-        if not isinstance(group["nesterov"], bool):
-            raise ValueError(f"nesterov must be a bool; got {group['nesterov']!r}")
+        check_fraction("momentum", group["momentum"])
+        check_bool("nesterov", group["nesterov"])
         if isinstance(group["ns_dtype"], torch.dtype):  # store the name: plain state_dict values
             group["ns_dtype"] = str(group["ns_dtype"]).removeprefix("torch.")
         check_ns(group["ns_coefficients"], group["ns_steps"], group["ns_eps"], group["ns_dtype"])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_number, scalar
+from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction, check_number, scalar
 
 
 def normsgd_update(
@@ -99,12 +99,9 @@ class NormSGD(LMOOptimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict) -> None:
-        check_number("momentum", group["momentum"], 0.0, 1.0)
-        if group["momentum"] == 1.0:
-            raise ValueError("momentum must be < 1; got 1.0")
-        for key in ("nesterov", "faithful_init"):
-            if not isinstance(group[key], bool):
-                raise ValueError(f"{key} must be a bool; got {group[key]!r}")
+        check_fraction("momentum", group["momentum"])
+        check_bool("nesterov", group["nesterov"])
+        check_bool("faithful_init", group["faithful_init"])
         if group["nesterov"] and group["momentum"] == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         check_number("eps", group["norm_eps"])

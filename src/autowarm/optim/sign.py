@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_number
+from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction
 
 
 def signum_update(
@@ -83,11 +83,8 @@ class Signum(LMOOptimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict) -> None:
-        check_number("momentum", group["momentum"], 0.0, 1.0)
-        if group["momentum"] == 1.0:
-            raise ValueError("momentum must be < 1; got 1.0")
-        if not isinstance(group["nesterov"], bool):
-            raise ValueError(f"nesterov must be a bool; got {group['nesterov']!r}")
+        check_fraction("momentum", group["momentum"])
+        check_bool("nesterov", group["nesterov"])
         if group["nesterov"] and group["momentum"] == 0:
             raise ValueError("nesterov=True needs momentum > 0")
 
