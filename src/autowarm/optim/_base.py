@@ -64,6 +64,25 @@ def check_betas(name: str, betas: object) -> None:
             raise ValueError(f"{name}[{i}] must be < 1; got {b!r}")
 
 
+def sum_momentum(
+    grad: Tensor, momentum_buffer: Tensor | None, *, momentum: float, nesterov: bool, caller: str
+) -> Tensor:
+    """The direction ``U`` of the un-damped sum-form momentum (llm-baselines), buffer in place.
+
+        B <- mu B + g
+        U <- g + mu B   if nesterov else B
+
+    ``momentum_buffer=None`` (allowed only with ``momentum=0``) gives ``U = g``; ``caller`` is the
+    update function named in the error otherwise.
+    """
+    if momentum_buffer is None:
+        if momentum != 0:
+            raise ValueError(f"{caller} needs a momentum_buffer when momentum != 0")
+        return grad
+    momentum_buffer.mul_(momentum).add_(grad)
+    return grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+
+
 class LMOOptimizer(Optimizer):
     """Base class: a norm-constrained update for LMO groups, AdamW for ``norm=None`` groups."""
 

@@ -23,7 +23,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction, check_number, scalar
+from autowarm.optim._base import (
+    LMOOptimizer,
+    check_bool,
+    check_fraction,
+    check_number,
+    scalar,
+    sum_momentum,
+)
 
 
 def normsgd_update(
@@ -45,13 +52,9 @@ def normsgd_update(
     >>> p
     tensor([-0.3000, -0.4000])
     """
-    if momentum_buffer is None:
-        if momentum != 0:
-            raise ValueError("normsgd_update needs a momentum_buffer when momentum != 0")
-        u = grad
-    else:
-        momentum_buffer.mul_(momentum).add_(grad)
-        u = grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+    u = sum_momentum(
+        grad, momentum_buffer, momentum=momentum, nesterov=nesterov, caller="normsgd_update"
+    )
     param.mul_(1 - lr * weight_decay)
     param.sub_(u / u.norm().clamp(min=eps) * lr)
 

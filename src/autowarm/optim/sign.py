@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction
+from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction, sum_momentum
 
 
 def signum_update(
@@ -37,13 +37,9 @@ def signum_update(
     >>> p
     tensor([-0.5000,  0.5000,  0.0000])
     """
-    if momentum_buffer is None:
-        if momentum != 0:
-            raise ValueError("signum_update needs a momentum_buffer when momentum != 0")
-        u = grad
-    else:
-        momentum_buffer.mul_(momentum).add_(grad)
-        u = grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+    u = sum_momentum(
+        grad, momentum_buffer, momentum=momentum, nesterov=nesterov, caller="signum_update"
+    )
     param.mul_(1 - lr * weight_decay)
     param.add_(u.sign(), alpha=-lr)
 
