@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from autowarm.bench.presets import PRESETS, preset
@@ -86,3 +88,19 @@ def test_explicit_grid_and_grid_only(tmp_path):
         plan(bench, tmp_path, warmup_steps=[600])
     with pytest.raises(ValueError, match="nothing to run"):
         plan(bench, tmp_path, warmup_steps=[], adaptive=False)
+
+
+def test_calibrated_arm_uses_the_probe_constants(tmp_path):
+    probe = {
+        "optimizer": "adamw",
+        "target_loss": 1.35,
+        "K0": 40.0, "K1": -5.0, "K2": 10.0, "rho": 2.0,
+        "fit_descent": {"K0": 40.0, "K1": -5.0, "K2": 10.0, "rho": 2.0, "spearman": 0.9},
+    }  # fmt: skip
+    path = tmp_path / "probe.json"
+    path.write_text(json.dumps(probe))
+    bench = preset("cpu")
+    specs = plan(bench, tmp_path, optimizers=["adamw"], seeds=1, calibrations={"adamw": path})
+    (cal,) = [s for s in specs if s.arm == "adaptive-calibrated"]
+    assert cal.config.schedule == "adaptive:k_constants=40/-5/10,target_loss=1.35,div_factor=100.0"
+    assert cal.target_loss == 1.35

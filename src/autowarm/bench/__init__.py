@@ -29,6 +29,7 @@ def run_bench(
     fstar_sweep: bool = False,
     warmup_steps: list[int] | None = None,
     adaptive: bool = True,
+    calibrations: dict[str, str] | None = None,
     jobs: int | None = None,
     threads: int = 1,
     progress: bool = True,
@@ -43,7 +44,8 @@ def run_bench(
     bench = preset(preset_name)
     specs = plan(
         bench, out, optimizers=optimizers, seeds=seeds, steps=steps, quick=quick,
-        fstar_sweep=fstar_sweep, warmup_steps=warmup_steps, adaptive=adaptive, threads=threads,
+        fstar_sweep=fstar_sweep, warmup_steps=warmup_steps, adaptive=adaptive,
+        calibrations=calibrations, threads=threads,
     )  # fmt: skip
     store = ResultStore(out)
     store.write_meta(_merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command))

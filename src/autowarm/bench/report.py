@@ -20,7 +20,7 @@ from pathlib import Path
 from autowarm.bench.stats import paired_difference, summarize
 from autowarm.bench.store import ResultStore
 
-ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive")
+ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive", "adaptive-calibrated")
 
 
 def _by_seed(results: list[dict]) -> dict[int, float]:
@@ -127,7 +127,11 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
     plt = pyplot()
     n = len(tables)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
-    colors = {"adaptive": "tab:red", "adaptive-faithful": "tab:green"}
+    colors = {
+        "adaptive": "tab:red",
+        "adaptive-faithful": "tab:green",
+        "adaptive-calibrated": "tab:orange",
+    }
     for ax, (opt, t) in zip(axes[0], tables.items()):
         ws = list(t["grid"])
         mean = [t["grid"][w].mean for w in ws]

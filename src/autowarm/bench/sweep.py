@@ -69,6 +69,14 @@ def adaptive_schedule(mode: str, setup: OptimizerSetup) -> str:
     return "adaptive:" + ",".join(f"{k}={v}" for k, v in kv.items())
 
 
+def calibrated_schedule(probe: str | Path, setup: OptimizerSetup) -> str:
+    """The ``adaptive-calibrated`` arm's spec: measured constants from a probe at the arm's f*."""
+    from autowarm.diagnostics.calibrate import calibration, schedule_spec
+
+    kwargs = calibration(probe, window="descent", target_loss=setup.target_loss)
+    return schedule_spec(kwargs) + f",div_factor={float(setup.div_factor)}"
+
+
 def plan(
     bench: BenchPreset,
     out: str | Path,
@@ -80,6 +88,7 @@ def plan(
     fstar_sweep: bool = False,
     warmup_steps: list[int] | None = None,
     adaptive: bool = True,
+    calibrations: dict[str, str] | None = None,
     threads: int = 1,
 ) -> list[RunSpec]:
     """All runs of a benchmark, in a deterministic order (seed-major, so early results pair up).
@@ -98,6 +107,9 @@ def plan(
             (an empty list runs no grid arm).
         adaptive: include the adaptive arms (False: the grid only, e.g. a warm-up-free
             optimizer at ``warmup_steps=[0]``).
+        calibrations: optimizer -> ``probe.json`` path: adds the arm ``adaptive-calibrated``,
+            the default adaptive mode with the probe's measured ``(K0, K1, K2)`` (descent
+            window, refitted at the preset's f*) instead of the paper's fit.
         threads: torch threads per run.
     """
     from autowarm.train import RunConfig
@@ -144,6 +156,9 @@ def plan(
                     arms.append(("grid", w, None, grid_schedule(w, setup, bench.final_div_factor)))
                 for mode in ADAPTIVE_MODES if adaptive else ():
                     arms.append((mode, None, setup.target_loss, adaptive_schedule(mode, setup)))
+                if name in (calibrations or {}):
+                    spec = calibrated_schedule(calibrations[name], setup)
+                    arms.append(("adaptive-calibrated", None, setup.target_loss, spec))
             for arm, w, f, schedule in arms:
                 spec = RunSpec(name, arm, seed, w, f, None)
                 cfg = RunConfig(

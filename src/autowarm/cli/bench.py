@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated warm-up lengths (updates) replacing the preset's grid; '' = none",
     )
     p.add_argument("--no-adaptive", action="store_true", help="run the grid arms only")
+    p.add_argument(
+        "--calibration",
+        action="append",
+        metavar="PROBE.json",
+        help="add the arm adaptive-calibrated for the probe's optimizer (repeatable)",
+    )
     p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         fstar_sweep=args.fstar_sweep,
         warmup_steps=_int_list(args.warmup_steps),
         adaptive=not args.no_adaptive,
+        calibrations=_calibrations(args.calibration),
         jobs=args.jobs,
         threads=args.threads,
         progress=not args.no_progress,
@@ -76,3 +83,12 @@ def _int_list(text: str | None) -> list[int] | None:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
         raise ValueError(f"--warmup-steps takes comma-separated integers; got {text!r}") from err
+
+
+def _calibrations(paths: list[str] | None) -> dict[str, str] | None:
+    """``--calibration`` files keyed by the optimizer their probe ran."""
+    if not paths:
+        return None
+    from autowarm.diagnostics.calibrate import load_probe
+
+    return {load_probe(p)["optimizer"]: p for p in paths}
