@@ -7,7 +7,6 @@ import io
 
 import pytest
 import torch
-from torch import nn
 
 from autowarm.optim import OPTIMIZERS, build
 
@@ -23,103 +22,59 @@ LRS = {
 }
 
 
-class ToyLM(nn.Module):
-    """Embedding, hidden matrices, norm gains, biases and an lm_head: every group kind."""
-
-    def __init__(self, vocab: int = 16, d: int = 12) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab, d)
-        self.up = nn.Linear(d, 2 * d)
-        self.down = nn.Linear(2 * d, d, bias=False)
-        self.norm = nn.LayerNorm(d)
-        self.lm_head = nn.Linear(d, vocab, bias=False)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        h = self.embed(tokens)
-        h = h + self.down(torch.relu(self.up(h)))
-        return self.lm_head(self.norm(h))
-
-
-def _data(seed: int = 0, n: int = 64, vocab: int = 16):
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, vocab, (n,), generator=gen)
-    return x, (3 * x + 1) % vocab  # a learnable token map
-
-
-def _loss(model, x, y):
-    return nn.functional.cross_entropy(model(x), y)
-
-
-def _train(model, opt, steps, seed=0):
-    x, y = _data(seed)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = _loss(model, x, y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses
-
-
-def _fresh(seed: int = 0) -> ToyLM:
-    torch.manual_seed(seed)
-    return ToyLM()
-
-
 def test_lr_table_covers_the_registry():
     assert set(LRS) == set(OPTIMIZERS)
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_loss_decreases(name):
-    model = _fresh()
-    losses = _train(model, build(name, model, lr=LRS[name], weight_decay=0.0), 40)
+def test_loss_decreases(name, fresh, train):
+    model = fresh()
+    losses = train(model, build(name, model, lr=LRS[name], weight_decay=0.0), 40)
     assert losses[-1] < 0.5 * losses[0], (name, losses[0], losses[-1])
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_state_dict_round_trip_continues_identically(name):
-    model = _fresh()
+def test_state_dict_round_trip_continues_identically(name, fresh, train):
+    model = fresh()
     opt = build(name, model, lr=LRS[name])
-    _train(model, opt, 3)
+    train(model, opt, 3)
     buf = io.BytesIO()
     torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buf)
     buf.seek(0)
     saved = torch.load(buf, weights_only=True)  # plain tensors, numbers, strings, tuples
-    resumed = _fresh(seed=123)  # different init: everything must come from the checkpoint
+    resumed = fresh(seed=123)  # different init: everything must come from the checkpoint
     resumed.load_state_dict(saved["model"])
     opt2 = build(name, resumed, lr=LRS[name])
     opt2.load_state_dict(saved["opt"])
-    _train(model, opt, 3, seed=1)
-    _train(resumed, opt2, 3, seed=1)
+    train(model, opt, 3, seed=1)
+    train(resumed, opt2, 3, seed=1)
     for a, b in zip(model.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
     assert [g["norm"] for g in opt2.param_groups] == [g["norm"] for g in opt.param_groups]
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_zero_lr_leaves_parameters_unchanged(name):
-    model = _fresh()
+def test_zero_lr_leaves_parameters_unchanged(name, fresh, train):
+    model = fresh()
     before = copy.deepcopy(model.state_dict())
-    _train(model, build(name, model, lr=0.0), 3)
+    train(model, build(name, model, lr=0.0), 3)
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_deterministic_on_cpu(name):
+def test_deterministic_on_cpu(name, fresh, train):
     runs = []
     for _ in range(2):
-        model = _fresh()
-        _train(model, build(name, model, lr=LRS[name]), 4)
+        model = fresh()
+        train(model, build(name, model, lr=LRS[name]), 4)
         runs.append([p.detach().clone() for p in model.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(*runs))
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_weight_decay_skips_1d_parameters(name):
-    model = _fresh()
+def test_weight_decay_skips_1d_parameters(name, fresh):
+    model = fresh()
     opt = build(name, model, lr=LRS[name], weight_decay=0.5)
     decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
     assert decayed == {id(p) for p in model.parameters() if p.ndim >= 2}
@@ -127,9 +82,9 @@ def test_weight_decay_skips_1d_parameters(name):
 
 # LionAR keeps weight norms fixed instead of decaying them (tests/optim/test_lionar.py).
 @pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"lionar"}))
-def test_decoupled_weight_decay_with_zero_gradient(name):
+def test_decoupled_weight_decay_with_zero_gradient(name, fresh):
     # A zero gradient leaves only the decay p <- p (1 - lr wd) on the >= 2-D parameters.
-    model = _fresh()
+    model = fresh()
     lr, wd = 0.01, 0.5
     opt = build(name, model, lr=lr, weight_decay=wd)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}

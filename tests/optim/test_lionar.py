@@ -16,42 +16,6 @@ from autowarm.optim import Lion, build
 from autowarm.optim.lionar import LionAR, equilibrium_angle, lion_betas, lionar_update
 
 
-class ToyLM(nn.Module):
-    """Embedding, hidden matrices, norm gains, biases and an untied head: every group kind."""
-
-    def __init__(self, vocab: int = 16, d: int = 12) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab, d)
-        self.up = nn.Linear(d, 2 * d)
-        self.down = nn.Linear(2 * d, d, bias=False)
-        self.norm = nn.LayerNorm(d)
-        self.lm_head = nn.Linear(d, vocab, bias=False)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        h = self.embed(tokens)
-        h = h + self.down(torch.relu(self.up(h)))
-        return self.lm_head(self.norm(h))
-
-
-def _fresh(seed: int = 0) -> ToyLM:
-    torch.manual_seed(seed)
-    return ToyLM()
-
-
-def _train(model, opt, steps, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, 16, (64,), generator=gen)
-    y = (3 * x + 1) % 16
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses
-
-
 def _row_norms(t: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(t.detach().reshape(t.shape[0], -1), dim=1)
 
@@ -66,60 +30,60 @@ def _angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(("lr", "wd"), [(2e-2, 0.0), (1.0, 0.1)])
-def test_loss_decreases(lr, wd):
+def test_loss_decreases(lr, wd, fresh, train):
     # wd = 0: no rotational tensors (plain Lion steps); wd = 0.1: matrices rotate.
-    model = _fresh()
-    losses = _train(model, build("lionar", model, lr=lr, weight_decay=wd), 40)
+    model = fresh()
+    losses = train(model, build("lionar", model, lr=lr, weight_decay=wd), 40)
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_state_dict_round_trip_continues_identically():
-    model = _fresh()
+def test_state_dict_round_trip_continues_identically(fresh, train):
+    model = fresh()
     opt = build("lionar", model, lr=0.3)
-    _train(model, opt, 3)
+    train(model, opt, 3)
     buf = io.BytesIO()
     torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buf)
     buf.seek(0)
     saved = torch.load(buf, weights_only=True)
-    resumed = _fresh(seed=123)
+    resumed = fresh(seed=123)
     resumed.load_state_dict(saved["model"])
     opt2 = build("lionar", resumed, lr=0.3)
     opt2.load_state_dict(saved["opt"])
-    _train(model, opt, 3, seed=1)
-    _train(resumed, opt2, 3, seed=1)
+    train(model, opt, 3, seed=1)
+    train(resumed, opt2, 3, seed=1)
     for a, b in zip(model.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
 
 
-def test_zero_lr_leaves_parameters_unchanged():
-    model = _fresh()
+def test_zero_lr_leaves_parameters_unchanged(fresh, train):
+    model = fresh()
     before = copy.deepcopy(model.state_dict())
-    _train(model, build("lionar", model, lr=0.0), 3)
+    train(model, build("lionar", model, lr=0.0), 3)
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
 
 
-def test_deterministic_on_cpu():
+def test_deterministic_on_cpu(fresh, train):
     runs = []
     for _ in range(2):
-        model = _fresh()
-        _train(model, build("lionar", model, lr=0.3), 4)
+        model = fresh()
+        train(model, build("lionar", model, lr=0.3), 4)
         runs.append([p.detach().clone() for p in model.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(*runs))
 
 
-def test_groups_decay_and_norm_tags():
-    model = _fresh()
+def test_groups_decay_and_norm_tags(fresh):
+    model = fresh()
     opt = build("lionar", model, lr=0.1, weight_decay=0.5)
     decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
     assert decayed == {id(p) for p in model.parameters() if p.ndim >= 2}
     assert {g["norm"] for g in opt.param_groups} == {"frobenius"}
 
 
-def test_zero_gradient_leaves_rotational_weights_unchanged():
+def test_zero_gradient_leaves_rotational_weights_unchanged(fresh):
     # The norm projection replaces weight decay: a zero gradient moves no rotational tensor
     # (unlike the decoupled decay p <- p (1 - lr wd) of the other optimizers).
-    model = _fresh()
+    model = fresh()
     opt = build("lionar", model, lr=0.01, weight_decay=0.5)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     for p in model.parameters():
@@ -246,11 +210,11 @@ def test_equilibrium_angle_values():
     assert lion_betas(0.98, True) == pytest.approx((0.9604, 0.98))
 
 
-def test_works_with_the_adaptive_warmup_kappa():
+def test_works_with_the_adaptive_warmup_kappa(fresh):
     from autowarm import AdaptiveWarmup
     from autowarm.schedules import kappa
 
-    model = _fresh()
+    model = fresh()
     sched = AdaptiveWarmup(build("lionar", model, lr=0.1), total_steps=10, target_loss=1.0)
     assert sched.norm == "frobenius"
     assert sched.schedule.kappa == kappa("frobenius", [(16, 12), (24, 12), (12, 24), (16, 12)])
