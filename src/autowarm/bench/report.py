@@ -108,7 +108,7 @@ def render_markdown(store: ResultStore, tables: dict[str, dict], plots: list[str
             if arm not in t["arms"]:
                 continue
             e = t["arms"][arm]
-            ends = ", ".join("–" if x is None else str(x) for x in e["warmup_end_steps"])
+            ends = ", ".join("never" if x is None else str(x) for x in e["warmup_end_steps"])
             lines.append(
                 f"| {arm} | {e['loss']} | {ends} | {_fmt_diff(e['vs_best'])} | "
                 f"{_fmt_diff(e['vs_median'])} | {e['runs']} |"
@@ -154,9 +154,11 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
         ax.set_xlabel("warm-up steps (▼ = adaptive's chosen warm-up)")
         ax.set_ylabel("final val loss")
         finite = [m for m in mean if math.isfinite(m)]
-        if finite:  # keep diverged grid points from flattening the interesting range
-            lo, hi = min(finite), sorted(finite)[len(finite) // 2]
-            ax.set_ylim(lo - 0.05 - 0.1 * (hi - lo), hi + 0.3 * (hi - lo) + 0.05)
+        arm_means = [e["loss"].mean for e in t["arms"].values() if math.isfinite(e["loss"].mean)]
+        if finite:  # diverged grid points must not flatten the range; adaptive arms stay visible
+            lo = min(finite + arm_means)
+            hi = max([sorted(finite)[len(finite) // 2], *arm_means])
+            ax.set_ylim(lo - 0.05 - 0.1 * (hi - lo), hi + 0.1 * (hi - lo) + 0.05)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
