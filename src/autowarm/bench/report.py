@@ -216,7 +216,7 @@ def _fstar_table(results: list[dict]) -> list[str]:
     ]
     for f, rs in sorted(rows.items()):
         ends = ", ".join(
-            "–" if r.get("warmup_end_step") is None else str(r["warmup_end_step"]) for r in rs
+            "never" if r.get("warmup_end_step") is None else str(r["warmup_end_step"]) for r in rs
         )
         lines.append(f"| {f:g} | {summarize([r['final_val_loss'] for r in rs])} | {ends} |")
     return [*lines, ""]
