@@ -22,31 +22,31 @@ def run_bench(
     preset_name: str,
     out: str | Path,
     *,
-    optimizers: list[str] | None = None,
-    seeds: int | None = None,
-    steps: int | None = None,
-    quick: bool = False,
-    fstar_sweep: bool = False,
-    warmup_steps: list[int] | None = None,
-    adaptive: bool = True,
-    calibrations: dict[str, str] | None = None,
     jobs: int | None = None,
-    threads: int = 1,
     progress: bool = True,
     command: str = "",
+    **plan_options,
 ) -> dict:
     """Run (or resume) a benchmark into ``out`` and write its report; return a summary.
+
+    Args:
+        preset_name: a key of :data:`PRESETS`.
+        out: the results directory.
+        jobs: parallel runs (default: CPU cores).
+        progress: show progress over all runs.
+        command: the command line, recorded in ``bench.json``.
+        plan_options: which runs: the keyword arguments of :func:`autowarm.bench.sweep.plan`
+            (``optimizers``, ``seeds``, ``steps``, ``quick``, ``fstar_sweep``, ``warmup_steps``,
+            ``adaptive``, ``calibrations``, ``threads``).
 
     Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the
     ``report`` path and ``wall_time_s`` of this invocation.
     """
     t0 = time.perf_counter()
     bench = preset(preset_name)
-    specs = plan(
-        bench, out, optimizers=optimizers, seeds=seeds, steps=steps, quick=quick,
-        fstar_sweep=fstar_sweep, warmup_steps=warmup_steps, adaptive=adaptive,
-        calibrations=calibrations, threads=threads,
-    )  # fmt: skip
+    specs = plan(bench, out, **plan_options)
+    quick = bool(plan_options.get("quick", False))
+    fstar_sweep = bool(plan_options.get("fstar_sweep", False))
     store = ResultStore(out)
     store.write_meta(_merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command))
     from autowarm.bench.runner import run_all
