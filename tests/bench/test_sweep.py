@@ -3,14 +3,14 @@ import json
 import pytest
 
 from autowarm.bench.presets import PRESETS, preset
-from autowarm.bench.sweep import ADAPTIVE_MODES, plan
+from autowarm.bench.sweep import ADAPTIVE_MODES, DEFAULT_MODES, plan
 from autowarm.schedules import from_spec
 
 
 def test_cpu_plan_is_optimizers_x_arms_x_seeds(tmp_path):
     bench = preset("cpu")
     specs = plan(bench, tmp_path)
-    arms = len(bench.grid_steps()) + len(ADAPTIVE_MODES)
+    arms = len(bench.grid_steps()) + len(DEFAULT_MODES)
     assert {s.optimizer for s in specs} == {"muon", "lion", "normsgd", "adamw"}
     assert len(specs) == 4 * arms * bench.seeds
     assert {s.optimizer for s in plan(bench, tmp_path, optimizers=["lionar"])} == {"lionar"}
@@ -88,6 +88,21 @@ def test_explicit_grid_and_grid_only(tmp_path):
         plan(bench, tmp_path, warmup_steps=[600])
     with pytest.raises(ValueError, match="nothing to run"):
         plan(bench, tmp_path, warmup_steps=[], adaptive=False)
+
+
+def test_adaptive_modes_select_arms_and_spell_out_their_schedule(tmp_path):
+    bench = preset("cpu")
+    specs = plan(bench, tmp_path, optimizers=["lion"], warmup_steps=[], seeds=1,
+                 adaptive_modes=["adaptive-paper-ramp", "adaptive"])  # fmt: skip
+    assert [s.arm for s in specs] == ["adaptive-paper-ramp", "adaptive"]
+    for s in specs:  # every mode names smoothing and ramp: a stored result is unambiguous
+        assert "ramp=" in s.config.schedule and "smoothing=" in s.config.schedule
+    assert "ramp=linear" in specs[1].config.schedule
+    assert set(DEFAULT_MODES) <= set(ADAPTIVE_MODES)
+    with pytest.raises(
+        ValueError, match=r"unknown adaptive mode.*'fast'.*valid: adaptive-faithful"
+    ):
+        plan(bench, tmp_path, adaptive_modes=["fast"])
 
 
 def test_calibrated_arm_uses_the_probe_constants(tmp_path):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autowarm.schedules import AdaptiveWarmupSchedule, multiplier
+from autowarm.schedules.dstar import linear_multiplier
 
 
 def machine(**kw):
@@ -46,6 +47,25 @@ def test_raw_loss_follows_the_closed_form_and_switches_at_dstar():
     state = dict(state, step=99)
     assert m.value(state) == pytest.approx(1e-4)
     assert m.value(dict(state, step=500)) == pytest.approx(1e-4)
+
+
+def test_linear_ramp_value_table():
+    # f* = 1, D* = 1, first loss 5 -> D0 = 4; div 10: m = 0.1 + 0.9 (4 - D) / 3 between D0 and D*.
+    m = machine(ramp="linear")
+    mults, state = run(m, [5.0, 6.0, 4.0, 3.0, 2.5, 2.2, 1.9])
+    assert mults[:7] == pytest.approx([0.1, 0.1, 0.1, 0.4, 0.7, 0.85, 0.94])
+    assert state["phase"] == "decay" and state["warmup_end_step"] == 7
+    assert linear_multiplier(1.0, 4.0, 1.0, 10.0) == 1.0
+
+
+def test_both_ramps_share_start_peak_and_switch():
+    losses = [5.0, 4.5, 4.0, 3.0, 2.5, 2.2, 1.9, 1.8]
+    lin, s_lin = run(machine(ramp="linear"), losses)
+    pap, s_pap = run(machine(ramp="paper"), losses)
+    assert lin[0] == pap[0] == pytest.approx(0.1)
+    assert s_lin["warmup_end_step"] == s_pap["warmup_end_step"] == 7
+    assert lin[7] == pap[7]  # the same decay from the same switch
+    assert all(a >= b for a, b in zip(lin[1:5], pap[1:5]))  # far from D* the linear ramp is higher
 
 
 def test_losses_after_switch_are_ignored():
@@ -185,10 +205,16 @@ def test_simulate_lists():
     smoothing=st.floats(0.0, 0.99),
     monotone=st.booleans(),
     patience=st.integers(1, 4),
+    ramp=st.sampled_from(["paper", "linear"]),
 )
-def test_multiplier_always_finite_in_unit_interval(losses, smoothing, monotone, patience):
+def test_multiplier_always_finite_in_unit_interval(losses, smoothing, monotone, patience, ramp):
     m = machine(
-        target_loss=0.0, delta_star=0.5, smoothing=smoothing, monotone=monotone, patience=patience
+        target_loss=0.0,
+        delta_star=0.5,
+        smoothing=smoothing,
+        monotone=monotone,
+        patience=patience,
+        ramp=ramp,
     )
     state = m.init()
     prev = m.value(state)
@@ -223,6 +249,7 @@ def test_multiplier_always_finite_in_unit_interval(losses, smoothing, monotone, 
         ({"delta_star": None, "k_constants": (1.0, 1.0)}, "k_constants"),
         ({"delta_star": None, "k_constants": (-1.0, 1.0, 1.0)}, "k_constants"),
         ({"cooldown_steps": 0}, "cooldown_steps"),
+        ({"ramp": "cosine"}, "ramp must be one of 'paper', 'linear'; got 'cosine'"),
     ],
 )
 def test_bad_config(kwargs, match):

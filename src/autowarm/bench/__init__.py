@@ -37,7 +37,7 @@ def run_bench(
         command: the command line, recorded in ``bench.json``.
         plan_options: which runs: the keyword arguments of :func:`autowarm.bench.sweep.plan`
             (``optimizers``, ``seeds``, ``steps``, ``quick``, ``fstar_sweep``, ``warmup_steps``,
-            ``adaptive``, ``calibrations``, ``threads``).
+            ``adaptive``, ``adaptive_modes``, ``calibrations``, ``threads``).
 
     Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the
     ``report`` path and ``wall_time_s`` of this invocation.

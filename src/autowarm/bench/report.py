@@ -20,7 +20,7 @@ from pathlib import Path
 from autowarm.bench.stats import paired_difference, summarize
 from autowarm.bench.store import ResultStore
 
-ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive", "adaptive-calibrated")
+ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive-paper-ramp", "adaptive", "adaptive-calibrated")
 
 
 def _by_seed(results: list[dict]) -> dict[int, float]:
@@ -131,6 +131,7 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
         "adaptive": "tab:red",
         "adaptive-faithful": "tab:green",
         "adaptive-calibrated": "tab:orange",
+        "adaptive-paper-ramp": "tab:brown",
     }
     for ax, (opt, t) in zip(axes[0], tables.items()):
         ws = list(t["grid"])

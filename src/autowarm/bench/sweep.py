@@ -13,13 +13,18 @@ from pathlib import Path
 
 from autowarm.bench.presets import BenchPreset, OptimizerSetup
 
-# The two adaptive modes. "faithful": the seed paper's rules (raw mini-batch loss, switch on the
-# first loss at or below f* + D*, LR recomputed from every loss). "adaptive": autowarm's default
-# mode of the same scheduler (the AdaptiveWarmup defaults: bias-corrected EMA of the loss).
+# The adaptive modes, each spelled out in full so a stored result names its exact schedule.
+# "adaptive-faithful": the seed paper's rules (raw mini-batch loss, the closed-form ramp
+# eta(D) = D / (K0 + K1 D + K2 D^2), switch on the first loss at or below f* + D*).
+# "adaptive": autowarm's default mode (bias-corrected EMA of the loss, the ramp linear in the gap).
+# "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
+# until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
 ADAPTIVE_MODES: dict[str, dict[str, object]] = {
-    "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False},
-    "adaptive": {},
+    "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
+    "adaptive": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "linear"},
+    "adaptive-paper-ramp": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "paper"},
 }
+DEFAULT_MODES = ("adaptive-faithful", "adaptive")  # the adaptive arms run unless told otherwise
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def adaptive_schedule(mode: str, setup: OptimizerSetup) -> str:
     """The adaptive arm's schedule spec for ``mode`` (a key of :data:`ADAPTIVE_MODES`).
 
     >>> adaptive_schedule("adaptive-faithful", OptimizerSetup(1e-3, 100.0, 1.5))
-    'adaptive:div_factor=100.0,smoothing=0.0,patience=1,monotone=False'
+    'adaptive:div_factor=100.0,smoothing=0.0,patience=1,monotone=False,ramp=paper'
     """
     if mode not in ADAPTIVE_MODES:
         raise ValueError(f"unknown adaptive mode {mode!r}; valid: {', '.join(ADAPTIVE_MODES)}")
@@ -88,6 +93,7 @@ def plan(
     fstar_sweep: bool = False,
     warmup_steps: list[int] | None = None,
     adaptive: bool = True,
+    adaptive_modes: list[str] | tuple[str, ...] | None = None,
     calibrations: dict[str, str] | None = None,
     threads: int = 1,
 ) -> list[RunSpec]:
@@ -107,6 +113,8 @@ def plan(
             (an empty list runs no grid arm).
         adaptive: include the adaptive arms (False: the grid only, e.g. a warm-up-free
             optimizer at ``warmup_steps=[0]``).
+        adaptive_modes: which keys of :data:`ADAPTIVE_MODES` to run (default
+            :data:`DEFAULT_MODES`).
         calibrations: optimizer -> ``probe.json`` path: adds the arm ``adaptive-calibrated``,
             the default adaptive mode with the probe's measured ``(K0, K1, K2)`` (descent
             window, refitted at the preset's f*) instead of the paper's fit.
@@ -139,7 +147,16 @@ def plan(
                 f"warmup_steps must be integers in [0, {total}) (the run length); got {bad}"
             )
         grid = tuple(sorted(set(warmup_steps)))
-    if not fstar_sweep and not grid and not adaptive:
+    modes = tuple(DEFAULT_MODES if adaptive_modes is None else adaptive_modes)
+    bad_modes = [m for m in modes if m not in ADAPTIVE_MODES]
+    if bad_modes:
+        raise ValueError(
+            f"unknown adaptive mode(s) {', '.join(map(repr, bad_modes))}; "
+            f"valid: {', '.join(ADAPTIVE_MODES)}"
+        )
+    if not adaptive:
+        modes = ()
+    if not fstar_sweep and not grid and not modes:
         raise ValueError("nothing to run: an empty grid and no adaptive arms")
     root = Path(out) / "runs"
     specs: list[RunSpec] = []
@@ -154,7 +171,7 @@ def plan(
             else:
                 for w in grid:
                     arms.append(("grid", w, None, grid_schedule(w, setup, bench.final_div_factor)))
-                for mode in ADAPTIVE_MODES if adaptive else ():
+                for mode in modes:
                     arms.append((mode, None, setup.target_loss, adaptive_schedule(mode, setup)))
                 if name in (calibrations or {}):
                     spec = calibrated_schedule(calibrations[name], setup)

@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-adaptive", action="store_true", help="run the grid arms only")
     p.add_argument(
+        "--adaptive-modes",
+        help="comma-separated adaptive arms (default: adaptive-faithful,adaptive; also "
+        "adaptive-paper-ramp)",
+    )
+    p.add_argument(
         "--calibration",
         action="append",
         metavar="PROBE.json",
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``autowarm bench``."""
     from autowarm.bench import run_bench
 
-    opts = [o.strip() for o in args.optimizers.split(",") if o.strip()] if args.optimizers else None
+    opts = _names(args.optimizers)
     summary = run_bench(
         args.preset,
         args.out,
@@ -60,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         fstar_sweep=args.fstar_sweep,
         warmup_steps=_int_list(args.warmup_steps),
         adaptive=not args.no_adaptive,
+        adaptive_modes=_names(args.adaptive_modes),
         calibrations=_calibrations(args.calibration),
         jobs=args.jobs,
         threads=args.threads,
@@ -83,6 +89,13 @@ def _int_list(text: str | None) -> list[int] | None:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
         raise ValueError(f"--warmup-steps takes comma-separated integers; got {text!r}") from err
+
+
+def _names(text: str | None) -> list[str] | None:
+    """A comma-separated list of names (``None`` when not given)."""
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _calibrations(paths: list[str] | None) -> dict[str, str] | None:

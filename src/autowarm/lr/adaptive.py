@@ -71,7 +71,7 @@ class AdaptiveWarmup(LRScheduler):
         sync_every: read (and all-reduce) losses every ``k`` steps in one batch: with tensor
             losses on a GPU this avoids a host sync per step; the warm-up then reacts ``k`` steps
             late. 1 reads every step.
-        initial_gap, patience, monotone, sigma_f, cooldown_steps, k_constants: see
+        initial_gap, patience, monotone, sigma_f, cooldown_steps, k_constants, ramp: see
             :class:`autowarm.schedules.AdaptiveWarmupSchedule`.
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
@@ -112,6 +112,7 @@ class AdaptiveWarmup(LRScheduler):
         sigma_f: float = 1e-3,
         cooldown_steps: int | None = None,
         k_constants: tuple[float, float, float] | None = None,
+        ramp: str = "paper",
         process_group=None,
         last_epoch: int = -1,
     ) -> None:
@@ -144,6 +145,7 @@ class AdaptiveWarmup(LRScheduler):
             final_lr_factor=final_lr_factor,
             cooldown_steps=cooldown_steps,
             k_constants=k_constants,
+            ramp=ramp,
         )
         self.sync_every = int(sync_every)
         self.process_group = process_group

@@ -36,11 +36,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from autowarm.schedules import _validate as v
-from autowarm.schedules.dstar import fit_delta_star, multiplier
+from autowarm.schedules.dstar import fit_delta_star, linear_multiplier, multiplier
 from autowarm.schedules.presets import DECAY_SHAPES, decay_ramp
 
 MIN_GAP = 1e-12  # a gap at or below zero is clamped to this (loss below the target)
 PHASES = ("warmup", "decay")
+RAMPS = ("paper", "linear")  # the warm-up multiplier as a function of the gap
 
 
 @functools.lru_cache(maxsize=64)
@@ -78,7 +79,11 @@ class AdaptiveWarmupSchedule:
             ``cooldown_steps`` updates only (WSD-style); ``None`` decays over all remaining steps.
         k_constants: measured ``(K0, K1, K2)`` (e.g. from the smoothness probe). The multiplier is
             then ``eta(D) / eta(D*)`` with ``D* = sqrt(K0 / K2)`` (the shape of the measured law,
-            peak-normalised); ``delta_star`` and ``kappa`` are ignored.
+            peak-normalised); ``delta_star``, ``kappa`` and ``ramp`` are ignored.
+        ramp: the warm-up multiplier between ``D0`` and ``D*``: ``"paper"``, the closed form
+            ``eta(D) = D / (K0 + K1 D + K2 D^2)`` above; ``"linear"``, linear in the gap from
+            ``1/div`` at ``D0`` to 1 at ``D*`` (the template the paper's D* fit matches; held at
+            ``1/div`` while the loss is above its first value). Same start, peak and switch.
 
     Example, driving it by hand with a falling loss (f* = 1, D* given):
 
@@ -109,6 +114,7 @@ class AdaptiveWarmupSchedule:
     final_lr_factor: float = 1e-4
     cooldown_steps: int | None = None
     k_constants: tuple[float, float, float] | None = None
+    ramp: str = "paper"
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -118,6 +124,7 @@ class AdaptiveWarmupSchedule:
         v.real("smoothing", self.smoothing, low=0.0, high=1.0, high_open=True)
         v.steps("patience", self.patience, minimum=1)
         v.choice("decay", self.decay, tuple(DECAY_SHAPES))
+        v.choice("ramp", self.ramp, RAMPS)
         v.factor("final_lr_factor", self.final_lr_factor)
         if self.decay == "exponential" and self.final_lr_factor <= 0:
             raise ValueError("decay='exponential' needs final_lr_factor > 0")
@@ -200,6 +207,8 @@ class AdaptiveWarmupSchedule:
         d0, ds = new["d0"], new["delta_star"]
         if self.k_constants is not None:
             m = self._k_multiplier(gap)
+        elif self.ramp == "linear":
+            m = linear_multiplier(gap, d0, ds, self.div_factor)
         else:
             m = multiplier(gap, d0, ds, self.div_factor)
         m = min(max(m, 0.0), 1.0)

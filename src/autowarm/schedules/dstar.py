@@ -50,6 +50,23 @@ def multiplier(gap: float, d0: float, delta_star: float, div_factor: float) -> f
     return 1.0 / (1.0 + (div_factor - 1.0) * (d0 / gap) * r * r)
 
 
+def linear_multiplier(gap: float, d0: float, delta_star: float, div_factor: float) -> float:
+    """The fit's own template read as a ramp: linear in the gap from ``1/div`` at ``D0`` to 1 at ``D*``.
+
+    ``m(D) = 1/div + (1 - 1/div) (D0 - D) / (D0 - D*)``, held at ``1/div`` while ``D >= D0`` and
+    at 1 once ``D <= D*``. This is the "linear warm-up in loss space" that :func:`fit_delta_star`
+    fits the closed form :func:`multiplier` to; unlike the closed form at a large ``div`` it does
+    not stay near ``1/div`` until the gap is close to ``D*``.
+
+    >>> linear_multiplier(7.5, 7.5, 1.0, 100.0), linear_multiplier(4.25, 7.5, 1.0, 100.0)
+    (0.01, 0.505)
+    >>> linear_multiplier(9.0, 7.5, 1.0, 100.0), linear_multiplier(0.5, 7.5, 1.0, 100.0)
+    (0.01, 1.0)
+    """
+    frac = min(max((d0 - gap) / (d0 - delta_star), 0.0), 1.0)
+    return 1.0 / div_factor + (1.0 - 1.0 / div_factor) * frac
+
+
 def constants(d0: float, delta_star: float, div_factor: float, lr: float = 1.0) -> tuple:
     """Return ``(K0, K1, K2)`` of ``eta(D) = D / (K0 + K1 D + K2 D^2)`` for a peak LR ``lr``.
 
