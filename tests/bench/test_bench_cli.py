@@ -31,6 +31,12 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     # A re-run finds every run done and trains nothing (the result files stay untouched).
     assert main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")} == mtimes
+    # An opt-in adaptive mode joins the same store; the finished runs stay untouched.
+    extra = ["--warmup-steps", "", "--adaptive-modes", "adaptive-paper-ramp"]
+    assert main(argv + extra) == 0
+    r = json.loads((out / "results" / "adamw__adaptive-paper-ramp__s0.json").read_text())
+    assert r["config"]["schedule"].endswith("ramp=paper") and r["arm"] == "adaptive-paper-ramp"
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     capsys.readouterr()
     res = subprocess.run(
         [sys.executable, "-m", "autowarm", "report", str(out), "--no-plots"],
@@ -38,7 +44,7 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     )  # fmt: skip
     assert "adaptive-faithful" in res.stdout
     meta = json.loads((out / "bench.json").read_text())
-    assert meta["preset"] == "tiny" and len(meta["commands"]) == 2 and len(meta["runs"]) == 4
+    assert meta["preset"] == "tiny" and len(meta["commands"]) == 3 and len(meta["runs"]) == 5
     with pytest.raises(ValueError, match="already in this directory"):
         from autowarm.bench import run_bench
 
@@ -48,6 +54,9 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
 def test_bench_rejects_unknown_optimizer(tmp_path, capsys):
     assert main(["bench", "--preset", "tiny", "--optimizers", "sgd", "--out", str(tmp_path)]) == 2
     assert "sgd" in capsys.readouterr().err
+    argv = ["bench", "--preset", "tiny", "--adaptive-modes", "fast", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "unknown adaptive mode(s) 'fast'" in capsys.readouterr().err
 
 
 def test_report_of_empty_dir_is_an_error(tmp_path, capsys):
