@@ -49,7 +49,8 @@ def test_schedule_errors(capsys):
     assert "wsd: warmup_steps, cooldown_frac" in capsys.readouterr().out
 
 
-def test_simulate_reports_switch(tmp_path, capsys):
+@pytest.mark.parametrize("ramp", ["paper", "linear"])
+def test_simulate_reports_switch(tmp_path, capsys, ramp):
     losses = [6.0 * 0.97**k + 1.0 for k in range(200)]
     f = tmp_path / "loss.csv"
     f.write_text("step,loss\n" + "".join(f"{k},{x}\n" for k, x in enumerate(losses)))
@@ -64,13 +65,15 @@ def test_simulate_reports_switch(tmp_path, capsys):
         "1.5",
         "--smoothing",
         "0",
+        "--ramp",
+        ramp,
         "--json",
         "--plot",
         str(png),
     ]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    m = AdaptiveWarmupSchedule(200, 1.0, delta_star=1.5, smoothing=0.0)
+    m = AdaptiveWarmupSchedule(200, 1.0, delta_star=1.5, smoothing=0.0, ramp=ramp)
     ref = m.simulate(losses)
     assert out["warmup_end_step"] == ref["state"]["warmup_end_step"]
     assert out["multiplier"] == pytest.approx(ref["multiplier"])

@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoothing", type=float, default=0.9, help="EMA factor (0 = raw loss)")
     p.add_argument("--patience", type=int, default=1)
     p.add_argument("--monotone", action="store_true")
+    p.add_argument(
+        "--ramp",
+        choices=("paper", "linear"),
+        help="warm-up multiplier between D0 and D*: the paper's closed form or linear in the gap "
+        "(default: AdaptiveWarmupSchedule's)",
+    )
     p.add_argument("--decay", default="cosine")
     p.add_argument("--final-lr-factor", type=float, default=1e-4)
     p.add_argument("--json", action="store_true", help="print the full trace as JSON")
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         monotone=args.monotone,
         decay=args.decay,
         final_lr_factor=args.final_lr_factor,
+        **({"ramp": args.ramp} if args.ramp else {}),
     )
     out = machine.simulate(losses)
     state = out["state"]
