@@ -33,7 +33,7 @@ def test_first_update_runs_at_one_over_div():
 
 
 def test_raw_loss_follows_the_closed_form_and_switches_at_dstar():
-    m = machine()
+    m = machine(ramp="paper")
     losses = [5.0, 4.0, 3.0, 2.5, 2.1, 1.95, 1.5]
     mults, state = run(m, losses)
     d0 = 4.0
@@ -51,7 +51,7 @@ def test_raw_loss_follows_the_closed_form_and_switches_at_dstar():
 
 def test_linear_ramp_value_table():
     # f* = 1, D* = 1, first loss 5 -> D0 = 4; div 10: m = 0.1 + 0.9 (4 - D) / 3 between D0 and D*.
-    m = machine(ramp="linear")
+    m = machine()  # the default ramp
     mults, state = run(m, [5.0, 6.0, 4.0, 3.0, 2.5, 2.2, 1.9])
     assert mults[:7] == pytest.approx([0.1, 0.1, 0.1, 0.4, 0.7, 0.85, 0.94])
     assert state["phase"] == "decay" and state["warmup_end_step"] == 7
@@ -119,10 +119,12 @@ def test_loss_below_target_clamps_the_gap_and_switches():
 
 
 def test_initial_gap_given():
-    m = machine(initial_gap=8.0)
+    m = machine(initial_gap=8.0, ramp="paper")
     mults, state = run(m, [5.0, 4.0])
     assert state["d0"] == 8.0
     assert mults[1] == pytest.approx(multiplier(4.0, 8.0, 1.0, 10.0))
+    mults, _ = run(machine(initial_gap=8.0), [5.0, 4.0])
+    assert mults[1] == pytest.approx(linear_multiplier(4.0, 8.0, 1.0, 10.0))
 
 
 def test_fitted_delta_star_from_kappa():

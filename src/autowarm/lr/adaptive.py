@@ -46,10 +46,12 @@ def _count_step(ref: weakref.ref, *_args, **_kwargs) -> None:
 class AdaptiveWarmup(LRScheduler):
     """Loss-adaptive warm-up (Riabinin et al. 2026, arXiv 2602.05813), then a decay.
 
-    The LR of every param group is ``base_lr * m`` where the multiplier ``m`` follows the loss
-    during the warm-up, ``m(D) = 1 / (1 + (div - 1) (D0 / D) ((D - D*) / (D0 - D*))^2)`` for the
-    smoothed gap ``D = loss - target_loss``, and after the gap first reaches ``D*`` follows a decay
-    (default cosine to ``final_lr_factor``) over the remaining updates. The first update runs at
+    The LR of every param group is ``base_lr * m`` where the multiplier ``m`` follows the
+    smoothed gap ``D = loss - target_loss`` during the warm-up, rising from ``1/div`` at the first
+    gap ``D0`` to 1 at ``D*`` (linearly in ``D`` by default; ``ramp="paper"`` uses the paper's
+    ``m(D) = 1 / (1 + (div - 1) (D0 / D) ((D - D*) / (D0 - D*))^2)``, i.e. ``eta(D) = D / (K0 + K1 D
+    + K2 D^2)``), and after the gap first reaches ``D*`` follows a decay (default cosine to
+    ``final_lr_factor``) over the remaining updates. The first update runs at
     ``base_lr / div_factor``.
 
     Args:
@@ -112,7 +114,7 @@ class AdaptiveWarmup(LRScheduler):
         sigma_f: float = 1e-3,
         cooldown_steps: int | None = None,
         k_constants: tuple[float, float, float] | None = None,
-        ramp: str = "paper",
+        ramp: str = "linear",
         process_group=None,
         last_epoch: int = -1,
     ) -> None:

@@ -1,14 +1,19 @@
 """The loss-adaptive warm-up (Riabinin et al. 2026, arXiv 2602.05813) as an explicit state machine.
 
 The LR multiplier is a function of the sub-optimality gap ``D = loss - f*`` (``f*`` = ``target_loss``)
-rather than of the step: ``m(D) = eta(D) / lr`` with ``eta(D) = D / (K0 + K1 D + K2 D^2)`` fixed by
-``m(D0) = 1/div``, ``m(D*) = 1`` and ``m'(D*) = 0`` (:mod:`autowarm.schedules.dstar`), i.e.
+rather than of the step. The paper's ramp (``ramp="paper"``) is ``m(D) = eta(D) / lr`` with
+``eta(D) = D / (K0 + K1 D + K2 D^2)`` fixed by ``m(D0) = 1/div``, ``m(D*) = 1`` and ``m'(D*) = 0``
+(:mod:`autowarm.schedules.dstar`), i.e.
 
     m(D) = 1 / (1 + (div - 1) (D0 / D) ((D - D*) / (D0 - D*))^2)   while D > D*.
 
-So the LR rises while the loss falls. When the (smoothed) gap first reaches ``D*`` the schedule
-switches, permanently, to a decay from the peak over the remaining ``total_steps`` (default cosine
-to ``1e-4`` of the peak, as the paper).
+The default ramp (``ramp="linear"``) is the template the paper's D* fit matches that closed form to,
+linear in the gap: ``m(D) = 1/div + (1 - 1/div) (D0 - D) / (D0 - D*)``. Both start at ``1/div``, peak
+at ``D*`` and switch there; the closed form stays within a few per cent of ``1/div`` until the gap
+nears ``D*``, which on the CPU benchmark kept Muon's and Lion's warm-ups from ever ending
+(BENCHMARKS.md). Either way the LR rises while the loss falls. When the (smoothed) gap first reaches
+``D*`` the schedule switches, permanently, to a decay from the peak over the remaining
+``total_steps`` (default cosine to ``1e-4`` of the peak, as the paper).
 
 The machine is pure: a frozen config (:class:`AdaptiveWarmupSchedule`) and a state of plain Python
 scalars (a ``dict``; it loads with ``torch.load(weights_only=True)``) with
@@ -80,10 +85,10 @@ class AdaptiveWarmupSchedule:
         k_constants: measured ``(K0, K1, K2)`` (e.g. from the smoothness probe). The multiplier is
             then ``eta(D) / eta(D*)`` with ``D* = sqrt(K0 / K2)`` (the shape of the measured law,
             peak-normalised); ``delta_star``, ``kappa`` and ``ramp`` are ignored.
-        ramp: the warm-up multiplier between ``D0`` and ``D*``: ``"paper"``, the closed form
-            ``eta(D) = D / (K0 + K1 D + K2 D^2)`` above; ``"linear"``, linear in the gap from
-            ``1/div`` at ``D0`` to 1 at ``D*`` (the template the paper's D* fit matches; held at
-            ``1/div`` while the loss is above its first value). Same start, peak and switch.
+        ramp: the warm-up multiplier between ``D0`` and ``D*``: ``"linear"`` (default), linear in
+            the gap from ``1/div`` at ``D0`` to 1 at ``D*`` (the template the paper's D* fit
+            matches; held at ``1/div`` while the loss is above its first value); ``"paper"``, the
+            closed form ``eta(D) = D / (K0 + K1 D + K2 D^2)`` above. Same start, peak and switch.
 
     Example, driving it by hand with a falling loss (f* = 1, D* given):
 
@@ -95,7 +100,7 @@ class AdaptiveWarmupSchedule:
     ...     lrs.append(round(s.value(state), 3))
     ...     state = s.update(state, loss)
     >>> lrs
-    [0.1, 0.1, 0.158, 0.333, 0.6, 0.905, 0.655, 0.346, 0.096, 0.0]
+    [0.1, 0.1, 0.4, 0.7, 0.85, 0.905, 0.655, 0.346, 0.096, 0.0]
     >>> state["warmup_end_step"], state["phase"]
     (5, 'decay')
     """
@@ -114,7 +119,7 @@ class AdaptiveWarmupSchedule:
     final_lr_factor: float = 1e-4
     cooldown_steps: int | None = None
     k_constants: tuple[float, float, float] | None = None
-    ramp: str = "paper"
+    ramp: str = "linear"
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -292,7 +297,7 @@ class AdaptiveWarmupSchedule:
         ...                            div_factor=4.0, smoothing=0.0)
         >>> out = s.simulate([3.0, 2.0, 1.0, 0.5])
         >>> [round(m, 3) for m in out["multiplier"]], out["state"]["warmup_end_step"]
-        ([0.25, 0.25, 0.471, 0.0], 3)
+        ([0.25, 0.25, 0.625, 0.0], 3)
         """
         state = self.init()
         mults, gaps, phases = [], [], []
