@@ -52,6 +52,9 @@ def test_table_best_median_and_paired_verdicts(results):
     assert ad["vs_best"].verdict == "better"  # same offset on every seed: zero spread
     assert t["arms"]["adaptive-faithful"]["vs_best"].verdict == "worse"
     assert ad["warmup_end"].mean == pytest.approx(7.0)
+    vs = t["default_vs"]["adaptive-faithful"]  # default minus faithful: -0.16 on every seed
+    assert vs.mean == pytest.approx(-0.16) and vs.verdict == "better" and vs.n == 3
+    assert set(t["default_vs"]) == {"adaptive-faithful"}
 
 
 def test_diverged_grid_points_are_not_best(results):
@@ -71,6 +74,7 @@ def test_report_writes_markdown_and_plots(tmp_path, results):
     assert "commands: `test`." in text
     assert "| 5 (best) | 1.8100 ± 0.0100 | 3 |" in text
     assert "better" in text and "worse" in text
+    assert "minus each other adaptive arm, paired by seed: adaptive-faithful -0.1600" in text
     for png in ("final_loss_vs_warmup.png", "loss_curves.png", "lr_curves.png"):
         assert (tmp_path / png).stat().st_size > 1000
         assert f"]({png})" in text

@@ -59,6 +59,13 @@ def optimizer_table(results: list[dict]) -> dict:
                 paired_difference(_by_seed(rs), _by_seed(grid[w])) if w is not None else None
             )
         out["arms"][arm] = entry
+    # The default mode against every other adaptive mode (e.g. before/after a change), paired.
+    if "adaptive" in arms:
+        out["default_vs"] = {
+            arm: paired_difference(_by_seed(arms["adaptive"]), _by_seed(rs))
+            for arm, rs in arms.items()
+            if arm != "adaptive"
+        }
     out["seeds"] = sorted(seeds)
     return out
 
@@ -113,6 +120,13 @@ def render_markdown(store: ResultStore, tables: dict[str, dict], plots: list[str
                 f"| {arm} | {e['loss']} | {ends} | {_fmt_diff(e['vs_best'])} | "
                 f"{_fmt_diff(e['vs_median'])} | {e['runs']} |"
             )
+        if t.get("default_vs"):
+            lines += [
+                "",
+                "The default mode (`adaptive`) minus each other adaptive arm, paired by seed: "
+                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(t["default_vs"].items()))
+                + ".",
+            ]
         lines.append("")
     if plots:
         lines += ["## Plots", ""]
