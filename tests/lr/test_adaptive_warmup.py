@@ -156,6 +156,26 @@ def test_loss_is_required_during_warmup_only():
     sched.step()  # no loss needed after the switch
 
 
+def test_a_warmup_still_running_at_half_the_run_warns_once():
+    opt = sgd()
+    sched = make(opt, total_steps=10, smoothing=0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drive(sched, opt, [6.0] * 4)
+        assert not caught
+        drive(sched, opt, [6.0])  # update 5 of 10, the loss never fell
+        drive(sched, opt, [6.0] * 5)
+    assert len(caught) == 1
+    msg = str(caught[0].message)
+    assert "still in its warm-up after 5 of 10 updates" in msg and "f* + D* = 2.0" in msg
+    opt = sgd()
+    sched = make(opt, total_steps=10, smoothing=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warm-up that ended early does not warn
+        drive(sched, opt, [6.0, 1.5] + [1.4] * 8)
+    assert sched.phase == "decay"
+
+
 def test_tensor_learning_rates_are_filled_in_place():
     p = torch.nn.Parameter(torch.zeros(3, 3))
     lr = torch.tensor(0.01)

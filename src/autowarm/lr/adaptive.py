@@ -203,6 +203,8 @@ class AdaptiveWarmup(LRScheduler):
         else:
             self._pending.clear()
         self._apply()
+        if self.last_epoch == max(1, self.schedule.total_steps // 2) and self.phase == "warmup":
+            self._warn_long_warmup()
 
     def get_lr(self) -> list[float]:
         """The LRs of the next update: each group's base LR times the current multiplier."""
@@ -282,6 +284,19 @@ class AdaptiveWarmup(LRScheduler):
         return self.schedule.constants(self._state, lr=self.base_lrs[0])
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _warn_long_warmup(self) -> None:
+        st = self._state
+        peak = None if st["delta_star"] is None else self.schedule.target_loss + st["delta_star"]
+        warnings.warn(
+            f"AdaptiveWarmup is still in its warm-up after {self.last_epoch} of "
+            f"{self.schedule.total_steps} updates: the smoothed loss {st['loss']} has not reached "
+            f"the peak loss f* + D* = {peak}, and the LR is at {self.last_multiplier:.3g} of its "
+            "peak. If the loss falls too slowly at lr/div_factor, use ramp='linear' or a smaller "
+            "div_factor; if it has levelled off above the peak loss, raise target_loss.",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _flush(self) -> None:
         values = mean_across_ranks(self._pending, self.process_group)
