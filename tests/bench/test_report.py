@@ -88,6 +88,16 @@ def test_fstar_table(tmp_path):
     assert "| 1.5 | 1.9000 | 4 |" in text
 
 
+def test_a_lone_grid_point_is_tabled_not_plotted(tmp_path):
+    store = ResultStore(tmp_path)
+    for seed in range(2):
+        store.save(f"lionar__grid-w0__s{seed}", _result("lionar", "grid", seed, 1.9, w=0))
+    text = report(tmp_path).read_text()
+    assert "## lionar" in text and "| 0 (best) | 1.9000 ± 0.0000 | 2 |" in text
+    assert not (tmp_path / "final_loss_vs_warmup.png").exists()
+    assert "final_loss_vs_warmup" not in text and (tmp_path / "loss_curves.png").exists()
+
+
 def test_empty_store_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no results"):
         report(tmp_path)

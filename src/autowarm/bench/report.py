@@ -256,8 +256,10 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
     made: list[str] = []
     if plots:
         root = Path(root)
-        if tables:
-            _plot_losses_vs_warmup(tables, results, root / "final_loss_vs_warmup.png")
+        # a curve needs two grid points or an adaptive arm (a lone point is in the table)
+        plotted = {o: t for o, t in tables.items() if len(t["grid"]) >= 2 or t["arms"]}
+        if plotted:
+            _plot_losses_vs_warmup(plotted, results, root / "final_loss_vs_warmup.png")
             made.append(str(root / "final_loss_vs_warmup.png"))
         _plot_curves(
             results, "train_loss", "train loss (25-step mean)", root / "loss_curves.png", 25
