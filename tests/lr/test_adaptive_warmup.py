@@ -167,7 +167,12 @@ def test_a_warmup_still_running_at_half_the_run_warns_once():
         drive(sched, opt, [6.0] * 5)
     assert len(caught) == 1
     msg = str(caught[0].message)
-    assert "still in its warm-up after 5 of 10 updates" in msg and "f* + D* = 2.0" in msg
+    assert "still in its warm-up after 5 of 10 updates" in msg and "f* + D* = 2," in msg
+    assert "a smaller div_factor" in msg and "ramp=linear" not in msg  # already the linear ramp
+    opt = sgd()
+    sched = make(opt, total_steps=10, smoothing=0.0, ramp="paper")
+    with pytest.warns(UserWarning, match="use ramp=linear or a smaller div_factor"):
+        drive(sched, opt, [6.0] * 5)
     opt = sgd()
     sched = make(opt, total_steps=10, smoothing=0.0)
     with warnings.catch_warnings():

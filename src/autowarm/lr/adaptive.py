@@ -288,12 +288,14 @@ class AdaptiveWarmup(LRScheduler):
     def _warn_long_warmup(self) -> None:
         st = self._state
         peak = None if st["delta_star"] is None else self.schedule.target_loss + st["delta_star"]
+        paper = self.schedule.ramp == "paper" and self.schedule.k_constants is None
         warnings.warn(
             f"AdaptiveWarmup is still in its warm-up after {self.last_epoch} of "
-            f"{self.schedule.total_steps} updates: the smoothed loss {st['loss']} has not reached "
-            f"the peak loss f* + D* = {peak}, and the LR is at {self.last_multiplier:.3g} of its "
-            "peak. If the loss falls too slowly at lr/div_factor, use ramp='linear' or a smaller "
-            "div_factor; if it has levelled off above the peak loss, raise target_loss.",
+            f"{self.schedule.total_steps} updates: the smoothed loss {st['loss']:.4g} has not "
+            f"reached the peak loss f* + D* = {peak:.4g}, and the LR is at "
+            f"{self.last_multiplier:.3g} of its peak. If the loss falls too slowly at "
+            f"lr/div_factor, use {'ramp=linear or ' if paper else ''}a smaller div_factor; if it "
+            "has levelled off above the peak loss, raise target_loss.",
             UserWarning,
             stacklevel=3,
         )
