@@ -174,6 +174,10 @@ def test_a_warmup_still_running_at_half_the_run_warns_once():
     with pytest.warns(UserWarning, match="use ramp=linear or a smaller div_factor"):
         drive(sched, opt, [6.0] * 5)
     opt = sgd()
+    sched = make(opt, total_steps=4, smoothing=0.0)
+    with pytest.warns(UserWarning, match="no finite loss observed"):
+        drive(sched, opt, [float("nan")] * 2)
+    opt = sgd()
     sched = make(opt, total_steps=10, smoothing=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warm-up that ended early does not warn

@@ -287,12 +287,15 @@ class AdaptiveWarmup(LRScheduler):
 
     def _warn_long_warmup(self) -> None:
         st = self._state
-        peak = None if st["delta_star"] is None else self.schedule.target_loss + st["delta_star"]
+        if st["delta_star"] is None:  # no finite loss yet
+            loss = peak = "none (no finite loss observed)"
+        else:
+            loss, peak = f"{st['loss']:.4g}", f"{self.schedule.target_loss + st['delta_star']:.4g}"
         paper = self.schedule.ramp == "paper" and self.schedule.k_constants is None
         warnings.warn(
             f"AdaptiveWarmup is still in its warm-up after {self.last_epoch} of "
-            f"{self.schedule.total_steps} updates: the smoothed loss {st['loss']:.4g} has not "
-            f"reached the peak loss f* + D* = {peak:.4g}, and the LR is at "
+            f"{self.schedule.total_steps} updates: the smoothed loss {loss} has not "
+            f"reached the peak loss f* + D* = {peak}, and the LR is at "
             f"{self.last_multiplier:.3g} of its peak. If the loss falls too slowly at "
             f"lr/div_factor, use {'ramp=linear or ' if paper else ''}a smaller div_factor; if it "
             "has levelled off above the peak loss, raise target_loss.",
