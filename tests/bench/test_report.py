@@ -86,6 +86,8 @@ def test_fstar_table(tmp_path):
         store.save(f"adamw__fstar-{f}__s0", _result("adamw", "fstar", 0, loss, end=4, f=f))
     text = report(tmp_path, plots=False).read_text()
     assert "| 1.5 | 1.9000 | 4 |" in text
+    text = report(tmp_path).read_text()
+    assert (tmp_path / "fstar_sweep.png").stat().st_size > 1000 and "](fstar_sweep.png)" in text
 
 
 def test_a_lone_grid_point_is_tabled_not_plotted(tmp_path):

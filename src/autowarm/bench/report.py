@@ -237,6 +237,42 @@ def _fstar_table(results: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
+def _plot_fstar(results: list[dict], path: Path) -> bool:
+    """Final loss against f* for each optimizer of an f* sweep, warm-up ends annotated."""
+    by_opt: dict[str, dict[float, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        if r["arm"] == "fstar":
+            by_opt[r["optimizer"]][float(r["target_loss"])].append(r)
+    if not by_opt:
+        return False
+    from autowarm._plot import pyplot
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(by_opt), figsize=(4.6 * len(by_opt), 3.4), squeeze=False)
+    for ax, (opt, rows) in zip(axes[0], sorted(by_opt.items())):
+        fs = sorted(rows)
+        stats = [summarize([r["final_val_loss"] for r in rows[f]]) for f in fs]
+        ax.errorbar(fs, [x.mean for x in stats], yerr=[x.std for x in stats], fmt="o-", capsize=3)
+        for f, x in zip(fs, stats):
+            ends = [r.get("warmup_end_step") for r in rows[f]]
+            label = (
+                "never"
+                if all(e is None for e in ends)
+                else str(
+                    round(sum(e for e in ends if e is not None) / sum(e is not None for e in ends))
+                )
+            )
+            ax.annotate(label, (f, x.mean), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=7)  # fmt: skip
+        ax.set_title(f"{opt}: f* sweep (labels: warm-up end)")
+        ax.set_xlabel("f* (target_loss)")
+        ax.set_ylabel("final val loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def report(root: str | Path, *, plots: bool = True) -> Path:
     """Write ``root/report.md`` (and its PNG plots) from the results in ``root``; return its path."""
     store = ResultStore(root)
@@ -266,6 +302,8 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
         )
         _plot_curves(results, "lr_multiplier", "LR / peak LR", root / "lr_curves.png", 1)
         made += [str(root / "loss_curves.png"), str(root / "lr_curves.png")]
+        if _plot_fstar(results, root / "fstar_sweep.png"):
+            made.append(str(root / "fstar_sweep.png"))
     text = render_markdown(store, tables, made) + "\n".join(_fstar_table(results))
     out = Path(root) / "report.md"
     out.write_text(text)

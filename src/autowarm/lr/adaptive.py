@@ -58,8 +58,9 @@ class AdaptiveWarmup(LRScheduler):
         optimizer: a ``torch.optim.Optimizer``, or a sequence of them driven by one loss.
         total_steps: optimizer updates in the run.
         target_loss: ``f*``, below the initial loss; about the loss the run can reach (the seed
-            paper's results are robust for f* within ~0.5 nats under the final loss, and degrade
-            when the peak loss ``f* + D*`` is never reached).
+            paper's results are robust for f* from ~0.5 nats under to ~1.5 over the final loss,
+            and degrade when the peak loss ``f* + D*`` is reached late or never; with a small
+            ``D*``, as on small models, keep f* at or above the expected final loss).
         div_factor: the warm-up starts at ``1/div_factor`` of the base LR.
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
