@@ -63,6 +63,15 @@ def test_fstar_sweep(tmp_path):
     )
     with pytest.raises(ValueError, match="one optimizer"):
         plan(bench, tmp_path, optimizers=["muon", "lion"], fstar_sweep=True)
+    specs = plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, fstar_offsets=[0.5])
+    assert [(s.run_id, s.target_loss) for s in specs] == [
+        (f"lion__fstar-1.95__s{k}", 1.95) for k in range(bench.seeds)
+    ]
+    assert specs[0].config.target_loss == 1.95
+    with pytest.raises(ValueError, match="needs fstar_sweep"):
+        plan(bench, tmp_path, optimizers=["lion"], fstar_offsets=[0.5])
+    with pytest.raises(ValueError, match=r"finite numbers, at least one; got \[nan\]"):
+        plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, fstar_offsets=[float("nan")])
 
 
 def test_bad_input(tmp_path):

@@ -36,7 +36,8 @@ def run_bench(
         progress: show progress over all runs.
         command: the command line, recorded in ``bench.json``.
         plan_options: which runs: the keyword arguments of :func:`autowarm.bench.sweep.plan`
-            (``optimizers``, ``seeds``, ``steps``, ``quick``, ``fstar_sweep``, ``warmup_steps``,
+            (``optimizers``, ``seeds``, ``steps``, ``quick``, ``fstar_sweep``, ``fstar_offsets``,
+            ``warmup_steps``,
             ``adaptive``, ``adaptive_modes``, ``calibrations``, ``threads``).
 
     Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the

@@ -8,6 +8,7 @@ paired by seed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def plan(
     steps: int | None = None,
     quick: bool = False,
     fstar_sweep: bool = False,
+    fstar_offsets: list[float] | tuple[float, ...] | None = None,
     warmup_steps: list[int] | None = None,
     adaptive: bool = True,
     adaptive_modes: list[str] | tuple[str, ...] | None = None,
@@ -109,6 +111,7 @@ def plan(
         quick: the preset's small subset (its quick optimizers, grid, seeds and steps).
         fstar_sweep: instead of grid + adaptive, the adaptive default mode over
             ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one optimizer).
+        fstar_offsets: the sweep's offsets instead of the preset's (finite numbers).
         warmup_steps: the grid's warm-up lengths in updates, replacing the preset's fractions
             (an empty list runs no grid arm).
         adaptive: include the adaptive arms (False: the grid only, e.g. a warm-up-free
@@ -134,6 +137,14 @@ def plan(
         )
     if fstar_sweep and len(names) != 1:
         raise ValueError(f"--fstar-sweep studies one optimizer; got {', '.join(names)}")
+    offsets = tuple(bench.fstar_offsets if fstar_offsets is None else fstar_offsets)
+    if fstar_offsets is not None and not fstar_sweep:
+        raise ValueError(
+            "fstar_offsets needs fstar_sweep (--fstar-offsets goes with --fstar-sweep)"
+        )
+    bad_off = [o for o in offsets if not isinstance(o, (int, float)) or not math.isfinite(o)]
+    if bad_off or not offsets:
+        raise ValueError(f"fstar_offsets must be finite numbers, at least one; got {list(offsets)}")
     total = steps or (bench.quick_steps if quick else None) or bench.steps
     n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
     if n_seeds < 1:
@@ -165,7 +176,7 @@ def plan(
             setup = bench.optimizers[name]
             arms: list[tuple[str, int | None, float | None, str]] = []
             if fstar_sweep:
-                for off in bench.fstar_offsets:
+                for off in offsets:
                     f = round(setup.target_loss + off, 6)
                     arms.append(("fstar", None, f, adaptive_schedule("adaptive", setup)))
             else:

@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fstar-sweep", action="store_true", help="f* robustness study for one optimizer"
     )
     p.add_argument(
+        "--fstar-offsets",
+        help="comma-separated offsets added to the preset's f* (with --fstar-sweep; default: "
+        "the preset's)",
+    )
+    p.add_argument(
         "--warmup-steps",
         help="comma-separated warm-up lengths (updates) replacing the preset's grid; '' = none",
     )
@@ -63,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         quick=args.quick,
         fstar_sweep=args.fstar_sweep,
+        fstar_offsets=_float_list(args.fstar_offsets),
         warmup_steps=_int_list(args.warmup_steps),
         adaptive=not args.no_adaptive,
         adaptive_modes=_names(args.adaptive_modes),
@@ -89,6 +95,15 @@ def _int_list(text: str | None) -> list[int] | None:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
         raise ValueError(f"--warmup-steps takes comma-separated integers; got {text!r}") from err
+
+
+def _float_list(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as err:
+        raise ValueError(f"--fstar-offsets takes comma-separated numbers; got {text!r}") from err
 
 
 def _names(text: str | None) -> list[str] | None:
