@@ -85,9 +85,24 @@ def test_fstar_table(tmp_path):
     for f, loss in [(1.0, 2.2), (1.5, 1.9)]:
         store.save(f"adamw__fstar-{f}__s0", _result("adamw", "fstar", 0, loss, end=4, f=f))
     text = report(tmp_path, plots=False).read_text()
-    assert "| 1.5 | 1.9000 | 4 |" in text
+    assert "| adamw | 1.5 | 1.9000 | 4 |" in text
     text = report(tmp_path).read_text()
     assert (tmp_path / "fstar_sweep.png").stat().st_size > 1000 and "](fstar_sweep.png)" in text
+
+
+def test_fstar_runs_beside_a_grid_stay_out_of_its_table(tmp_path, results):
+    store = ResultStore(tmp_path)
+    for r in results:
+        store.save(f"{r['optimizer']}__{r['arm']}-{r['warmup_steps']}__s{r['seed']}", r)
+    for seed in range(3):
+        r = _result("adamw", "fstar", seed, 2.5, end=4, f=1.2)
+        store.save(f"adamw__fstar-1.2__s{seed}", r)
+        store.save(f"lion__fstar-1.2__s{seed}", dict(r, optimizer="lion", final_val_loss=2.9))
+    text = report(tmp_path, plots=False).read_text()
+    adamw = text.split("## adamw")[1].split("## lion")[0]
+    assert "fstar" not in adamw  # neither an arm row nor in the default-vs line
+    assert "| adamw | 1.2 | 2.5000 ± 0.0000 | 4, 4, 4 |" in text
+    assert "| lion | 1.2 | 2.9000 ± 0.0000 | 4, 4, 4 |" in text
 
 
 def test_a_lone_grid_point_is_tabled_not_plotted(tmp_path):

@@ -68,6 +68,14 @@ def test_fstar_sweep(tmp_path):
         (f"lion__fstar-1.95__s{k}", 1.95) for k in range(bench.seeds)
     ]
     assert specs[0].config.target_loss == 1.95
+    specs = plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, seeds=1,
+                 fstar_offsets=[0.5, 0.5000000001, 1])  # fmt: skip
+    assert [s.target_loss for s in specs] == [1.95, 2.45]  # duplicates dropped
+    for bad in ([True], ["1"], []):
+        with pytest.raises(ValueError, match="fstar_offsets must be finite numbers"):
+            plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, fstar_offsets=bad)
+    with pytest.raises(ValueError, match="does not go with fstar_sweep"):
+        plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, adaptive_modes=["adaptive"])
     with pytest.raises(ValueError, match="needs fstar_sweep"):
         plan(bench, tmp_path, optimizers=["lion"], fstar_offsets=[0.5])
     with pytest.raises(ValueError, match=r"finite numbers, at least one; got \[nan\]"):
@@ -112,6 +120,21 @@ def test_adaptive_modes_select_arms_and_spell_out_their_schedule(tmp_path):
         ValueError, match=r"unknown adaptive mode.*'fast'.*valid: adaptive-faithful"
     ):
         plan(bench, tmp_path, adaptive_modes=["fast"])
+    twice = plan(bench, tmp_path, optimizers=["lion"], warmup_steps=[], seeds=1,
+                 adaptive_modes=["adaptive", "adaptive"])  # fmt: skip
+    assert [s.run_id for s in twice] == ["lion__adaptive__s0"]  # one run per run id
+    with pytest.raises(ValueError, match="adaptive_modes is empty"):
+        plan(bench, tmp_path, adaptive_modes=[])
+    with pytest.raises(ValueError, match="does not go with"):
+        plan(bench, tmp_path, adaptive=False, adaptive_modes=["adaptive"])
+
+
+def test_the_default_arm_is_the_library_default():
+    from autowarm.schedules import AdaptiveWarmupSchedule
+
+    defaults = AdaptiveWarmupSchedule(total_steps=1, target_loss=0.0, delta_star=1.0)
+    for key, value in ADAPTIVE_MODES["adaptive"].items():
+        assert getattr(defaults, key) == value, key
 
 
 def test_calibrated_arm_uses_the_probe_constants(tmp_path):

@@ -177,6 +177,32 @@ def test_a_warmup_still_running_at_half_the_run_warns_once():
     sched = make(opt, total_steps=4, smoothing=0.0)
     with pytest.warns(UserWarning, match="no finite loss observed"):
         drive(sched, opt, [float("nan")] * 2)
+    # sync_every > 1: the phase is judged after the pending losses are read, so a warm-up that
+    # ended (loss 1.5 <= f* + D* = 2 at update 4) does not warn at update 5 on a stale phase.
+    opt = sgd()
+    sched = make(opt, total_steps=10, smoothing=0.0, sync_every=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        drive(sched, opt, [6.0, 5.0, 4.0, 1.5] + [1.4] * 6)
+        assert sched.phase == "decay"
+        opt = sgd()
+        drive(make(opt, total_steps=3, smoothing=0.0), opt, [6.0] * 3)  # too short to warn
+
+
+def test_resume_refuses_a_state_saved_with_another_ramp():
+    opt = sgd()
+    sched = make(opt, ramp="paper")
+    drive(sched, opt, LOSSES[:3])
+    state = sched.state_dict()
+    assert state["ramp"] == "paper"
+    with pytest.raises(ValueError, match=r"saved with ramp='paper'.*ramp='linear'"):
+        make(sgd()).load_state_dict(state)
+    legacy = {k: v for k, v in state.items() if k != "ramp"}  # saved before the option existed
+    with pytest.raises(ValueError, match="saved with ramp='paper'"):
+        make(sgd()).load_state_dict(legacy)
+    resumed = make(sgd(), ramp="paper")
+    resumed.load_state_dict(legacy)
+    assert resumed.last_multiplier == sched.last_multiplier
     opt = sgd()
     sched = make(opt, total_steps=10, smoothing=0.0)
     with warnings.catch_warnings():

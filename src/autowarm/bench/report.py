@@ -1,9 +1,9 @@
 """``autowarm report DIR``: tables and plots of a warm-up benchmark's results.
 
 Per optimizer the report gives the grid of fixed warm-ups (mean ± std of the final validation
-loss over seeds), the best and the median grid point, both adaptive modes with the warm-up lengths
-they chose, and the paired difference between each adaptive mode and the best and median grid
-points. Significance rule (see :mod:`autowarm.bench.stats`): differences are paired by seed and
+loss over seeds), the best and the median grid point, each adaptive mode with the warm-up lengths
+it chose, the paired difference between each adaptive mode and the best and median grid points,
+and the default mode minus each other adaptive mode. An f* sweep gets its own table and plot. Significance rule (see :mod:`autowarm.bench.stats`): differences are paired by seed and
 called significant when the two-sided 95% Student-t interval of the mean difference excludes 0;
 otherwise "tie". "Runs" counts the training runs each answer cost: the grid needs all of its
 points times the seeds to find its best point, an adaptive arm one run per seed. The *median*
@@ -217,23 +217,24 @@ def _plot_curves(results: list[dict], key: str, ylabel: str, path: Path, smooth:
 
 
 def _fstar_table(results: list[dict]) -> list[str]:
-    rows: dict[float, list[dict]] = defaultdict(list)
+    rows: dict[tuple[str, float], list[dict]] = defaultdict(list)
     for r in results:
         if r["arm"] == "fstar":
-            rows[float(r["target_loss"])].append(r)
+            rows[(r["optimizer"], float(r["target_loss"]))].append(r)
     if not rows:
         return []
     lines = [
         "## f* robustness",
         "",
-        "| f* | final val loss | chosen warm-up (steps) |",
-        "|---|---|---|",
+        "| optimizer | f* | final val loss | chosen warm-up (steps) |",
+        "|---|---|---|---|",
     ]
-    for f, rs in sorted(rows.items()):
+    for (opt, f), rs in sorted(rows.items()):
         ends = ", ".join(
             "never" if r.get("warmup_end_step") is None else str(r["warmup_end_step"]) for r in rs
         )
-        lines.append(f"| {f:g} | {summarize([r['final_val_loss'] for r in rs])} | {ends} |")
+        loss = summarize([r["final_val_loss"] for r in rs])
+        lines.append(f"| {opt} | {f:g} | {loss} | {ends} |")
     return [*lines, ""]
 
 
@@ -255,13 +256,10 @@ def _plot_fstar(results: list[dict], path: Path) -> bool:
         ax.errorbar(fs, [x.mean for x in stats], yerr=[x.std for x in stats], fmt="o-", capsize=3)
         for f, x in zip(fs, stats):
             ends = [r.get("warmup_end_step") for r in rows[f]]
-            label = (
-                "never"
-                if all(e is None for e in ends)
-                else str(
-                    round(sum(e for e in ends if e is not None) / sum(e is not None for e in ends))
-                )
-            )
+            done = [e for e in ends if e is not None]
+            label = str(round(sum(done) / len(done))) if done else "never"
+            if done and len(done) < len(ends):
+                label += f" ({len(ends) - len(done)} never)"
             ax.annotate(label, (f, x.mean), textcoords="offset points", xytext=(0, 7),
                         ha="center", fontsize=7)  # fmt: skip
         ax.set_title(f"{opt}: f* sweep (labels: warm-up end)")
@@ -285,7 +283,7 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
     for r in results:
         by_opt[r["optimizer"]].append(r)
     tables = {
-        opt: optimizer_table(rs)
+        opt: optimizer_table([r for r in rs if r["arm"] != "fstar"])
         for opt, rs in sorted(by_opt.items())
         if any(r["arm"] != "fstar" for r in rs)
     }

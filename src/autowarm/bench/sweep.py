@@ -9,6 +9,7 @@ paired by seed.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,9 +143,21 @@ def plan(
         raise ValueError(
             "fstar_offsets needs fstar_sweep (--fstar-offsets goes with --fstar-sweep)"
         )
-    bad_off = [o for o in offsets if not isinstance(o, (int, float)) or not math.isfinite(o)]
+    bad_off = [
+        o
+        for o in offsets
+        if isinstance(o, bool) or not isinstance(o, numbers.Real) or not math.isfinite(o)
+    ]
     if bad_off or not offsets:
         raise ValueError(f"fstar_offsets must be finite numbers, at least one; got {list(offsets)}")
+    offsets = tuple(dict.fromkeys(round(float(o), 6) for o in offsets))  # distinct, in order
+    if adaptive_modes is not None and (fstar_sweep or not adaptive):
+        raise ValueError(
+            "adaptive_modes (--adaptive-modes) does not go with fstar_sweep (which runs the "
+            "default mode) or adaptive=False (--no-adaptive)"
+        )
+    if adaptive_modes is not None and not list(adaptive_modes):
+        raise ValueError("adaptive_modes is empty; to run no adaptive arm use adaptive=False")
     total = steps or (bench.quick_steps if quick else None) or bench.steps
     n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
     if n_seeds < 1:
@@ -158,7 +171,7 @@ def plan(
                 f"warmup_steps must be integers in [0, {total}) (the run length); got {bad}"
             )
         grid = tuple(sorted(set(warmup_steps)))
-    modes = tuple(DEFAULT_MODES if adaptive_modes is None else adaptive_modes)
+    modes = tuple(dict.fromkeys(DEFAULT_MODES if adaptive_modes is None else adaptive_modes))
     bad_modes = [m for m in modes if m not in ADAPTIVE_MODES]
     if bad_modes:
         raise ValueError(

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fstar-offsets",
         help="comma-separated offsets added to the preset's f* (with --fstar-sweep; default: "
-        "the preset's)",
+        "the preset's); write a list that starts with a minus as --fstar-offsets=-1,0,1",
     )
     p.add_argument(
         "--warmup-steps",

@@ -11,7 +11,8 @@ constants instead. :func:`calibration` turns its ``probe.json`` into keyword arg
   and the warm-up starts wherever the measured law puts ``D0`` (``div_factor`` then only sets
   the first update, taken before any loss is seen);
 - ``use="delta_star"`` -> ``{"delta_star": sqrt(K0 / K2), "target_loss": f*}``: only the peak
-  gap is measured; the ramp keeps the paper's closed form with your ``div_factor``.
+  gap is measured; the ramp keeps its shape (``ramp``, linear by default, or the paper's closed
+  form with ``ramp="paper"``) from ``1/div_factor`` to the measured peak.
 
 Both need curvature that *falls* with the gap: a positive Spearman correlation of ``K`` with
 ``D`` over the fit window, and ``K0 > 0``, ``K2 > 0`` (``rho = 2``, an interior peak of ``eta``).

@@ -157,6 +157,7 @@ class AdaptiveWarmup(LRScheduler):
         self._optimizer_steps = 0
         self._consumed = 0
         self._warned = False
+        self._long_warned = False
         self._hook = self._optimizers[0].register_step_post_hook(
             functools.partial(_count_step, weakref.ref(self))
         )
@@ -204,7 +205,14 @@ class AdaptiveWarmup(LRScheduler):
         else:
             self._pending.clear()
         self._apply()
-        if self.last_epoch == max(1, self.schedule.total_steps // 2) and self.phase == "warmup":
+        if (
+            not self._long_warned
+            and self.phase == "warmup"
+            and not self._pending  # with sync_every > 1 the phase is only known after a flush
+            and self.schedule.total_steps >= 4
+            and self.last_epoch >= self.schedule.total_steps // 2
+        ):
+            self._long_warned = True
             self._warn_long_warmup()
 
     def get_lr(self) -> list[float]:
@@ -222,6 +230,7 @@ class AdaptiveWarmup(LRScheduler):
             "base_lrs": [float(b) for b in self.base_lrs],
             "machine": dict(self._state),
             "pending": [float(x) for x in self._pending],
+            "ramp": self.schedule.ramp,
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -231,11 +240,19 @@ class AdaptiveWarmup(LRScheduler):
             raise ValueError(
                 f"not an AdaptiveWarmup state_dict (missing {sorted(missing) or ['last_epoch']})"
             )
+        saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
+        if saved != self.schedule.ramp and self.schedule.k_constants is None:
+            raise ValueError(
+                f"this state was saved with ramp={saved!r} and this scheduler has "
+                f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) to "
+                "resume it (the default ramp changed from 'paper' to 'linear')"
+            )
         self.last_epoch = int(state_dict["last_epoch"])
         self.base_lrs = [float(b) for b in state_dict["base_lrs"]]
         self._state = dict(state_dict["machine"])
         self._pending = [float(x) for x in state_dict.get("pending", [])]
         self._consumed = self._optimizer_steps
+        self._long_warned = self.last_epoch >= self.schedule.total_steps // 2
         self._apply()
 
     # --- inspection ----------------------------------------------------------------------------
@@ -281,7 +298,12 @@ class AdaptiveWarmup(LRScheduler):
         return self._state["nonfinite"]
 
     def constants(self) -> tuple[float, float, float] | None:
-        """``(K0, K1, K2)`` of ``eta(D) = D / (K0 + K1 D + K2 D^2)`` for the first group's base LR."""
+        """``(K0, K1, K2)`` of ``eta(D) = D / (K0 + K1 D + K2 D^2)`` for the first group's base LR.
+
+        These are the paper's constants for this run's D0, D* and div (or the measured ones); they
+        describe the applied warm-up LR with ``ramp="paper"`` or ``k_constants``, while the default
+        linear ramp only shares their end points (``lr/div`` at D0, ``lr`` at D*).
+        """
         return self.schedule.constants(self._state, lr=self.base_lrs[0])
 
     # --- internals -----------------------------------------------------------------------------
@@ -292,13 +314,15 @@ class AdaptiveWarmup(LRScheduler):
             loss = peak = "none (no finite loss observed)"
         else:
             loss, peak = f"{st['loss']:.4g}", f"{self.schedule.target_loss + st['delta_star']:.4g}"
-        paper = self.schedule.ramp == "paper" and self.schedule.k_constants is None
+        measured = self.schedule.k_constants is not None
+        paper = self.schedule.ramp == "paper" and not measured
+        start = "k_constants re-measured with the probe" if measured else "a smaller div_factor"
         warnings.warn(
             f"AdaptiveWarmup is still in its warm-up after {self.last_epoch} of "
             f"{self.schedule.total_steps} updates: the smoothed loss {loss} has not "
             f"reached the peak loss f* + D* = {peak}, and the LR is at "
             f"{self.last_multiplier:.3g} of its peak. If the loss falls too slowly at "
-            f"lr/div_factor, use {'ramp=linear or ' if paper else ''}a smaller div_factor; if it "
+            f"its start, use {'ramp=linear or ' if paper else ''}{start}; if it "
             "has levelled off above the peak loss, raise target_loss.",
             UserWarning,
             stacklevel=3,
