@@ -3,8 +3,9 @@
 Per optimizer the report gives the grid of fixed warm-ups (mean ± std of the final validation
 loss over seeds), the best and the median grid point, each adaptive mode with the warm-up lengths
 it chose, the paired difference between each adaptive mode and the best and median grid points,
-and the default mode minus each other adaptive mode. An f* sweep gets its own table and plot. Significance rule (see :mod:`autowarm.bench.stats`): differences are paired by seed and
-called significant when the two-sided 95% Student-t interval of the mean difference excludes 0;
+and the default mode minus each other adaptive mode. An f* sweep gets its own table and plot.
+Significance rule (see :mod:`autowarm.bench.stats`): differences are paired by seed and called
+significant when the two-sided 95% Student-t interval of the mean difference excludes 0;
 otherwise "tie". "Runs" counts the training runs each answer cost: the grid needs all of its
 points times the seeds to find its best point, an adaptive arm one run per seed. The *median*
 grid point is the one ranked in the middle by mean loss (the better of the two middle points for
@@ -216,11 +217,16 @@ def _plot_curves(results: list[dict], key: str, ylabel: str, path: Path, smooth:
     plt.close(fig)
 
 
-def _fstar_table(results: list[dict]) -> list[str]:
+def _fstar_rows(results: list[dict]) -> dict[tuple[str, float], list[dict]]:
+    """The f* sweep's runs grouped by (optimizer, f*)."""
     rows: dict[tuple[str, float], list[dict]] = defaultdict(list)
     for r in results:
         if r["arm"] == "fstar":
             rows[(r["optimizer"], float(r["target_loss"]))].append(r)
+    return rows
+
+
+def _fstar_table(rows: dict[tuple[str, float], list[dict]]) -> list[str]:
     if not rows:
         return []
     lines = [
@@ -238,12 +244,11 @@ def _fstar_table(results: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def _plot_fstar(results: list[dict], path: Path) -> bool:
+def _plot_fstar(fstar_rows: dict[tuple[str, float], list[dict]], path: Path) -> bool:
     """Final loss against f* for each optimizer of an f* sweep, warm-up ends annotated."""
-    by_opt: dict[str, dict[float, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for r in results:
-        if r["arm"] == "fstar":
-            by_opt[r["optimizer"]][float(r["target_loss"])].append(r)
+    by_opt: dict[str, dict[float, list[dict]]] = defaultdict(dict)
+    for (opt, f), rs in fstar_rows.items():
+        by_opt[opt][f] = rs
     if not by_opt:
         return False
     from autowarm._plot import pyplot
@@ -281,12 +286,10 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
         )
     by_opt: dict[str, list[dict]] = defaultdict(list)
     for r in results:
-        by_opt[r["optimizer"]].append(r)
-    tables = {
-        opt: optimizer_table([r for r in rs if r["arm"] != "fstar"])
-        for opt, rs in sorted(by_opt.items())
-        if any(r["arm"] != "fstar" for r in rs)
-    }
+        if r["arm"] != "fstar":  # an f* sweep has its own table
+            by_opt[r["optimizer"]].append(r)
+    tables = {opt: optimizer_table(rs) for opt, rs in sorted(by_opt.items())}
+    fstar = _fstar_rows(results)
     made: list[str] = []
     if plots:
         root = Path(root)
@@ -300,9 +303,9 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
         )
         _plot_curves(results, "lr_multiplier", "LR / peak LR", root / "lr_curves.png", 1)
         made += [str(root / "loss_curves.png"), str(root / "lr_curves.png")]
-        if _plot_fstar(results, root / "fstar_sweep.png"):
+        if _plot_fstar(fstar, root / "fstar_sweep.png"):
             made.append(str(root / "fstar_sweep.png"))
-    text = render_markdown(store, tables, made) + "\n".join(_fstar_table(results))
+    text = render_markdown(store, tables, made) + "\n".join(_fstar_table(fstar))
     out = Path(root) / "report.md"
     out.write_text(text)
     return out

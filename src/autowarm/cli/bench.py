@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``autowarm bench``."""
     from autowarm.bench import run_bench
 
-    opts = _names(args.optimizers)
+    opts = _split(args.optimizers, str.strip, "--optimizers", "names")
     summary = run_bench(
         args.preset,
         args.out,
@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         quick=args.quick,
         fstar_sweep=args.fstar_sweep,
-        fstar_offsets=_float_list(args.fstar_offsets),
-        warmup_steps=_int_list(args.warmup_steps),
+        fstar_offsets=_split(args.fstar_offsets, float, "--fstar-offsets", "numbers"),
+        warmup_steps=_split(args.warmup_steps, int, "--warmup-steps", "integers"),
         adaptive=not args.no_adaptive,
-        adaptive_modes=_names(args.adaptive_modes),
+        adaptive_modes=_split(args.adaptive_modes, str.strip, "--adaptive-modes", "names"),
         calibrations=_calibrations(args.calibration),
         jobs=args.jobs,
         threads=args.threads,
@@ -88,29 +88,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_list(text: str | None) -> list[int] | None:
+def _split(text: str | None, convert, option: str, what: str) -> list | None:
+    """A comma-separated option value, each item converted (``None`` when not given)."""
     if text is None:
         return None
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        return [convert(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
-        raise ValueError(f"--warmup-steps takes comma-separated integers; got {text!r}") from err
-
-
-def _float_list(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as err:
-        raise ValueError(f"--fstar-offsets takes comma-separated numbers; got {text!r}") from err
-
-
-def _names(text: str | None) -> list[str] | None:
-    """A comma-separated list of names (``None`` when not given)."""
-    if text is None:
-        return None
-    return [t.strip() for t in text.split(",") if t.strip()]
+        raise ValueError(f"{option} takes comma-separated {what}; got {text!r}") from err
 
 
 def _calibrations(paths: list[str] | None) -> dict[str, str] | None:
