@@ -141,8 +141,10 @@ _REPO_PATH = re.compile(
     r"(?<![\w./-])((?:docs|examples|benchmarks|tests|src|\.ci)/[\w./-]*\w\.[a-z]+)(::\w+)?"
 )
 _ROOT_DOC = re.compile(r"(?<![\w./-])([A-Z][A-Z_]*\.md)\b")  # README.md, BENCHMARKS.md, ...
+_OUTSIDE = re.compile(
+    r"STYLE\.md|STYLE rule|reference\sdigest|\.\./shared|shared/(?:reference)", re.I
+)
 _MD_LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)\)")
-_NOT_IN_REPO = ("STYLE.md",)  # pointers outside the repository: see the next test
 
 
 def _pointer_files() -> list[Path]:
@@ -161,7 +163,8 @@ def _broken_pointers(path: Path) -> list[str]:
         if missing:
             broken.append(match.group(0))
     for match in _ROOT_DOC.finditer(text):
-        if match.group(1) not in _NOT_IN_REPO and not (ROOT / match.group(1)).is_file():
+        outside = _OUTSIDE.fullmatch(match.group(1))  # checked by the tests below
+        if not outside and not (ROOT / match.group(1)).is_file():
             broken.append(match.group(1))
     if path.suffix == ".md":
         for match in _MD_LINK.finditer(text):
@@ -191,15 +194,21 @@ def test_the_pointer_check_catches_a_broken_pointer(tmp_path):
     ]
 
 
-_OUTSIDE = re.compile(r"STYLE\.md|STYLE rule|reference digest|\.\./shared|shared/reference", re.I)
 _BARE_MD = re.compile(r"(?<![\w./-])([a-z][\w-]*\.md)\b")  # a lowercase doc name without a path
+
+
+@functools.cache
+def _markdown_names() -> frozenset[str]:
+    tracked = subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True)
+    names = {Path(p).name for p in tracked.stdout.split()}
+    return frozenset(names | {p.name for p in DOCS.rglob("*.md")})  # docs: tracked or new
 
 
 def _outside_pointers(path: Path) -> list[str]:
     text = path.read_text()
     found = [m.group(0) for m in _OUTSIDE.finditer(text)]
     if path.suffix == ".py":  # in code, a bare "name.md" points to a document that must exist
-        names = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
+        names = _markdown_names()
         found += [m.group(1) for m in _BARE_MD.finditer(text) if m.group(1) not in names]
     return found
 
