@@ -30,14 +30,18 @@ def run(args: argparse.Namespace) -> int:
     """Build the schedule, then print and/or plot it."""
     from autowarm.cli._args import key_values
     from autowarm.schedules import from_spec, sample
-    from autowarm.schedules.registry import describe
+    from autowarm.schedules.registry import aliases, describe
 
     if args.list:
+        # An argument with a documented alias is listed as "alias or canonical".
         for name, params in describe().items():
-            print(f"{name}: {', '.join(params)}")
+            spelled = {c: f"{a} or {c}" for a, c in aliases(name).items()}
+            print(f"{name}: {', '.join(spelled.get(p, p) for p in params)}")
         return 0
     if not args.name or args.total_steps is None:
         raise ValueError("give a schedule NAME and --total-steps N (or --list)")
+    if args.total_steps < 1:
+        raise ValueError(f"--total-steps must be an integer >= 1; got {args.total_steps}")
     if args.every < 1:
         raise ValueError(f"--every must be >= 1; got {args.every}")
     schedule = from_spec(args.name, args.total_steps, **key_values(args.extra))
