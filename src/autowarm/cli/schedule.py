@@ -53,27 +53,7 @@ def run(args: argparse.Namespace) -> int:
         for k in range(0, args.total_steps, args.every):
             print(f"{k}\t{values[k]:.6g}")
     if args.plot:
+        from autowarm.theory.plots import plot_multipliers
+
         plot_multipliers({args.name: values}, args.plot)
     return 0
-
-
-def plot_multipliers(curves: dict, path: str, *, title: str = "LR schedule", marks=None) -> None:
-    """Plot multiplier curves (name -> array) with optional vertical marks (label -> step)."""
-    from autowarm._plot import pyplot
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=120)
-    for name, values in curves.items():
-        ax.plot(range(len(values)), values, label=name, lw=1.5)
-    for label, step in (marks or {}).items():
-        ax.axvline(step, color="gray", ls="--", lw=1)
-        ax.annotate(label, (step, 1.0), textcoords="offset points", xytext=(3, -12), fontsize=8)
-    ax.set_xlabel("optimizer update (step)")
-    ax.set_ylabel("LR multiplier")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if len(curves) > 1:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
