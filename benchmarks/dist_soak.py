@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--rounds must be >= 1 and --burners >= 0")
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
+    # SIGTERM (and SIGINT, ignored in background jobs) end the soak through `finally`: no orphans.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
     burners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burners)
     ]
@@ -77,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
     return 1 if failures else 0
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":

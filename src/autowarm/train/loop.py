@@ -159,10 +159,12 @@ def train(
     _check_run_dir(cfg)
     info = tdist.setup(cfg.device)
     try:
-        results = _Run(cfg, info, list(callbacks), progress, optimizer_factory).run()
+        run = _Run(cfg, info, list(callbacks), progress, optimizer_factory)
+        results = run.run()
     except BaseException:
         tdist.teardown(info, clean=False)
         raise
+    del run  # the DDP wrapper holds the process group: release it before the group goes
     tdist.teardown(info)
     return results
 
