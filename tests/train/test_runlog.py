@@ -68,7 +68,7 @@ def test_read_series_needs_integer_steps(tmp_path):
 def test_truncate_keeps_rows_up_to_the_step_and_repairs_a_torn_tail(tmp_path):
     f = tmp_path / "metrics.jsonl"
     rows = [{"step": s, "train_loss": 3.0 - 0.1 * s} for s in range(1, 7)]
-    runlog.append_records(f, rows + [{"step": 6, "final_val_loss": 2.0}])
+    runlog.append_records(f, [*rows, {"step": 6, "final_val_loss": 2.0}])
     with open(f, "a") as h:
         h.write('{"step": 7, "tr')
     assert runlog.truncate_to_step(f, 4) == 4

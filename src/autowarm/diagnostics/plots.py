@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from autowarm._plot import pyplot
-from autowarm.runlog import read_metrics
 from autowarm.diagnostics.fit import select_window
+from autowarm.runlog import read_metrics
 
 
 def plot_probe(result: Mapping, path: str | Path) -> Path:
