@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for i in range(1, args.rounds + 1):
             t0 = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+            proc = _run_group(cmd)
             times.append(time.perf_counter() - t0)
             ok = proc.returncode == 0
             if not ok:
@@ -81,6 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
     return 1 if failures else 0
+
+
+def _run_group(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in its own process group; an interrupt ends the group (torchrun included)."""
+    child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)  # fmt: skip
+    try:
+        out, err = child.communicate()
+    except BaseException:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, child.returncode, out, err)
 
 
 def _stop(signum, frame):
