@@ -63,11 +63,6 @@ def test_a_one_document_file_names_options_that_exist(tmp_path):
 MISSING = "import sys\nsys.modules[{name!r}] = None  # as if it were not installed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="autowarm.cli.main reports MissingExtraError as a user error once the schedules-cli "
-    "branch lands; remove this marker then",
-)
 @pytest.mark.parametrize(
     ("module", "args", "extra"),
     [
