@@ -116,7 +116,7 @@ def main() -> None:
         hand = run["target_loss"] if run["target_loss"] is not None else setup.target_loss
         est = OnlineFstar(T)
         at = {}
-        marks = {max(1, int(round(f * T))): f for f in FRACS}
+        marks = {max(1, round(f * T)): f for f in FRACS}
         t0 = time.perf_counter()
         for k, (loss, mult) in enumerate(zip(losses, mults), start=1):
             est.update(loss, lr=mult)
@@ -134,6 +134,7 @@ def main() -> None:
                 "optimizer": opt,
                 "arm": run["arm"],
                 "steps": T,
+                "first_loss": losses[0],
                 "final_val_loss": final,
                 "hand_fstar": hand,
                 "auto_fstar": {str(f): v for f, v in at.items()},
@@ -160,6 +161,17 @@ def main() -> None:
             "median_hand_minus_final": statistics.median(
                 r["hand_fstar"] - r["final_val_loss"] for r in rs
             ),
+            "median_warmup_end_hand": statistics.median(
+                r["warmup_end_hand"] or r["steps"] for r in rs
+            ),
+            "median_warmup_end_auto": statistics.median(
+                r["warmup_end_auto"] or r["steps"] for r in rs
+            ),
+            "never_ended_hand": sum(r["warmup_end_hand"] is None for r in rs),
+            "never_ended_auto": sum(r["warmup_end_auto"] is None for r in rs),
+            "auto_fstar_at_switch_is_provisional": sum(
+                abs(r["auto_fstar_at_switch"] - 0.4 * r["first_loss"]) < 1e-12 for r in rs
+            ),
         }
     out = {
         "command": "python benchmarks/fstar_replay.py --out benchmarks/results/fstar_replay.json",
@@ -176,6 +188,12 @@ def main() -> None:
     for opt, s in summary.items():
         vals = " ".join(f"{f:.0%}:{s[f'median_auto_minus_final@{f}']:+.2f}" for f in FRACS)
         print(f"{opt:8s} runs {s['runs']:3d}  median auto f* - final val  {vals}")
+        print(
+            f"{'':8s} warm-up end (median; never ended): hand {s['median_warmup_end_hand']:g} "
+            f"({s['never_ended_hand']}), auto {s['median_warmup_end_auto']:g} "
+            f"({s['never_ended_auto']}); auto f* at the switch = 0.4 L1 in "
+            f"{s['auto_fstar_at_switch_is_provisional']} runs"
+        )
 
 
 @dataclasses.dataclass
@@ -208,6 +226,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax2.scatter(hand, auto, color=c, s=14, label=opt)
     ax1.axhspan(0.0, 0.8, color="0.85", label="flat region of the f* sweep")
     ax1.set_xscale("log")
+    ax1.minorticks_off()
     ax1.set_xticks(FRACS, [f"{f:.0%}" for f in FRACS])
     ax1.set_xlabel("fraction of the run seen")
     ax1.set_ylabel("auto f* - final val loss (nats)")

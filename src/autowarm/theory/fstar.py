@@ -155,7 +155,9 @@ class OnlineFstar:
     ) -> None:
         self.total_steps = _check_int("total_steps", total_steps, 1)
         self.margin = _check("margin", margin, -math.inf, math.inf)
-        self.provisional_frac = _check("provisional_frac", provisional_frac, 0.0, 1.0, low_open=True)
+        self.provisional_frac = _check(
+            "provisional_frac", provisional_frac, 0.0, 1.0, low_open=True
+        )
         if self.provisional_frac >= 1.0:
             raise ValueError(f"provisional_frac must be in (0, 1); got {provisional_frac!r}")
         self.fit_start_frac = _check("fit_start_frac", fit_start_frac, 0.0, 1.0)
@@ -327,7 +329,9 @@ class OnlineFstar:
             return
         s["fits"] += 1
         try:
-            pred, slope = _predict(x, y, s["area"] + (self.total_steps - s["step"]) * self.future_lr)
+            pred, slope = _predict(
+                x, y, s["area"] + (self.total_steps - s["step"]) * self.future_lr
+            )
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
             s["failed"] += 1
             self._warn(f"the f* fit failed ({err}); keeping f* = {s['value']:.4g} ({s['source']})")
