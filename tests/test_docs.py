@@ -297,7 +297,7 @@ def _internal(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 PURE = {"schedules", "theory", "adaptive"}  # no torch; they may import only each other
-LEAF = {"_extras", "_plot", "_version"}  # private helpers that import no other autowarm unit
+LEAF = {"_extras", "_plot", "_version", "runlog"}  # private helpers that import no other autowarm unit
 
 
 def test_pure_packages_import_no_torch_and_only_each_other():

@@ -35,20 +35,13 @@ def _existing(path: str) -> Path:
 def read_jsonl(path: str) -> list[dict]:
     """The rows of a JSON-lines file such as ``metrics.jsonl`` (blank lines skipped).
 
-    Each row must be a JSON object; a line that is not is a ``ValueError`` naming the file and line.
+    The format is owned by :mod:`autowarm.runlog`: a torn last line (a write cut short by a kill)
+    is dropped with a warning; any other line that is not a JSON object is a ``ValueError`` naming
+    the file and line.
     """
-    rows = []
-    for i, line in enumerate(_existing(path).read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: line {i} is not JSON ({err.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}: line {i} is not a JSON object; got {line.strip()[:40]!r}")
-        rows.append(row)
-    return rows
+    from autowarm.runlog import read_metrics
+
+    return read_metrics(_existing(path))
 
 
 def _floats(path: str, values: list, what: str) -> np.ndarray:
