@@ -34,8 +34,8 @@ def test_read_column_every_format(tmp_path):
 @pytest.mark.parametrize(
     ("name", "text", "match"),
     [
-        ("m.jsonl", '{"step": 1}\n{"step": 2, "grad_n', r"m.jsonl: line 2 is not JSON"),
-        ("m.jsonl", "[1, 2]\n", r"line 1 is not a JSON object"),
+        ("m.jsonl", '{"step": 1}\n{"step": 2, "grad_n\n{"step": 3}\n', r"m.jsonl: line 2 is not a"),
+        ("m.jsonl", '[1, 2]\n{"step": 3}\n', r"line 1 is not a JSON object"),
         ("m.jsonl", '{"step": 1}\n', r"no 'grad_norm' values in"),
         ("g.csv", "step,grad_norm\n1,abc\n", r"g.csv: the 'grad_norm' column must be numbers"),
         ("g.txt", "x y\nz\n", r"no 'grad_norm' column and not one number a line"),
@@ -47,6 +47,13 @@ def test_read_column_bad_files_are_one_line_value_errors(tmp_path, name, text, m
     with pytest.raises(ValueError, match=match) as info:
         read_column(str(tmp_path / name), "grad_norm")
     assert "\n" not in str(info.value)
+
+
+def test_a_torn_last_line_is_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "grad_norm": 2.0}\n{"step": 2, "grad_n')
+    with pytest.warns(RuntimeWarning, match="torn last line"):
+        assert read_column(str(path), "grad_norm").tolist() == [2.0]
 
 
 def test_missing_files_are_file_not_found(tmp_path):
