@@ -416,3 +416,39 @@ def test_rejects_non_optimizers():
         AdaptiveWarmup([object()], total_steps=10, target_loss=0.0, delta_star=1.0)
     with pytest.raises(ValueError, match="non-empty"):
         AdaptiveWarmup([], total_steps=10, target_loss=0.0, delta_star=1.0)
+
+
+def test_torch_muon_plus_adamw_takes_kappa_from_the_muon_parameters_only():
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(50, 8)
+    hidden = torch.nn.Sequential(torch.nn.Linear(8, 16, bias=False), torch.nn.Linear(16, 8))
+    head = torch.nn.Linear(8, 50, bias=False)
+    matrices = [p for p in hidden.parameters() if p.ndim == 2]
+    rest = [emb.weight, head.weight, hidden[1].bias]
+    muon = torch.optim.Muon(matrices, lr=0.02)
+    adamw = torch.optim.AdamW(rest, lr=3e-3)
+    for opts in ([muon, adamw], [adamw, muon]):
+        sched = AdaptiveWarmup(opts, total_steps=100, target_loss=1.0)
+        assert sched.norm == "spectral"
+        # kappa = sum of min(m, n) over Muon's matrices (8 + 8); the embedding and head matrices
+        # that AdamW updates are outside the norm-constrained set.
+        assert sched.schedule.kappa == kappa("spectral", [(16, 8), (8, 16)]) == 16.0
+    # It drives both optimizers, each group from its own base LR.
+    x = torch.randint(0, 50, (32,))
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(head(hidden(emb(x))), x)
+        loss.backward()
+        sched.observe(loss)
+        muon.step()
+        adamw.step()
+        muon.zero_grad()
+        adamw.zero_grad()
+        sched.step()
+        m = sched.last_multiplier
+        assert muon.param_groups[0]["lr"] == pytest.approx(0.02 * m)
+        assert adamw.param_groups[0]["lr"] == pytest.approx(3e-3 * m)
+    # An explicit norm still counts every matrix (the old advice); SGD beside Muon is a fallback.
+    s = AdaptiveWarmup([muon, adamw], total_steps=100, target_loss=1.0, norm="spectral")
+    assert s.schedule.kappa == kappa("spectral", [(16, 8), (8, 16), (50, 8), (50, 8)])
+    plain = torch.optim.SGD([hidden[1].bias], lr=0.1)
+    assert AdaptiveWarmup([muon, plain], total_steps=10, target_loss=1.0).schedule.kappa == 16.0

@@ -84,9 +84,11 @@ class AdaptiveWarmup(LRScheduler):
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
             which with the matrix shapes gives ``kappa``. ``None`` infers it from the param groups'
-            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer type: torch ``Muon``
-            is spectral; the Adam family is treated as sign descent (Adam's update is sign-like).
-            Other optimizers need ``norm``, ``kappa`` or ``delta_star``.
+            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer types: with a torch
+            ``Muon`` it is spectral and kappa counts the Muon optimizers' matrices only (an AdamW
+            beside it updates parameters outside the norm-constrained set); Adam-family
+            optimizers alone are treated as sign descent (Adam's update is sign-like). Other
+            optimizers need ``norm``, ``kappa`` or ``delta_star``.
         kappa: the norm constant directly (overrides ``norm``).
         smoothing: EMA factor of the bias-corrected loss average (0 = raw loss, paper-faithful).
         decay: the post-switch decay shape; ``final_lr_factor`` its last multiplier.
