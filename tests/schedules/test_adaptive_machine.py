@@ -266,3 +266,106 @@ def test_target_at_or_above_first_loss_is_rejected_at_the_first_loss():
     m = machine(delta_star=3.5)
     with pytest.raises(ValueError, match="must be below the initial gap"):
         m.update(m.init(), 4.0)
+
+
+# --- the one configuration, the typed state ----------------------------------------------------
+
+
+def test_config_spec_round_trip_and_typed_values():
+    from autowarm.adaptive import AdaptiveConfig
+
+    cfg = AdaptiveConfig(
+        total_steps=600,
+        target_loss=1.3,
+        div_factor=10.0,
+        k_constants=(40.0, -5.0, 10.0),
+        monotone=True,
+        cooldown_steps=50,
+        ramp="paper",
+    )
+    spec = cfg.to_spec()
+    assert spec.startswith("adaptive:target_loss=1.3,div_factor=10.0,")
+    assert AdaptiveConfig.from_spec(spec, total_steps=600) == cfg
+    parsed = AdaptiveConfig.from_spec(
+        "adaptive:delta_star=none,patience=3,monotone=false", total_steps=10, target_loss=2.0
+    )
+    assert (parsed.delta_star, parsed.patience, parsed.monotone) == (None, 3, False)
+    assert AdaptiveConfig.from_dict(cfg.to_dict()) == cfg
+    # The machine is the same configuration plus the transition functions.
+    m = AdaptiveWarmupSchedule.from_config(cfg)
+    assert isinstance(m, AdaptiveConfig) and m.to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("adaptive:bogus=1", r"unknown adaptive warm-up option 'bogus' .* valid: target_loss"),
+        ("adaptive:div_factor=abc", "adaptive option div_factor must be a number; got 'abc'"),
+        ("adaptive:patience=1.5", "adaptive option patience must be an integer; got '1.5'"),
+        ("adaptive:monotone=maybe", "adaptive option monotone must be true or false"),
+        ("adaptive:k_constants=1/2", "k_constants must be three finite numbers"),
+        ("adaptive:delta_star", "items must be key=value"),
+        ("adaptive:ramp=paper,ramp=linear", "given twice"),
+        ("adaptive:total_steps=5", "sets total_steps; the run's length sets it"),
+        ("adaptive:target_loss=auto", "target_loss must be a finite number; got 'auto'"),
+        ("adaptive:div_factor=0.5", "div_factor must be"),
+        ("adaptive:norm=l7", "norm must be one of"),
+        ("adaptive", "needs target_loss"),
+        ("wsd:warmup_steps=3", "not an adaptive spec"),
+    ],
+)
+def test_config_spec_errors_are_one_line_value_errors(spec, match):
+    from autowarm.adaptive import AdaptiveConfig
+
+    target = None if spec == "adaptive" else 1.0
+    with pytest.raises(ValueError, match=match) as err:
+        AdaptiveConfig.from_spec(spec, total_steps=10, target_loss=target)
+    assert "\n" not in str(err.value)
+
+
+def test_bench_modes_are_configs_and_faithful_is_the_papers_rules():
+    from autowarm.adaptive import MODES, AdaptiveConfig
+
+    base = AdaptiveConfig(total_steps=10, target_loss=1.0)
+    assert {k: getattr(base, k) for k in MODES["adaptive"]} == MODES["adaptive"]
+    faithful = base.replace(**MODES["adaptive-faithful"])
+    assert (faithful.smoothing, faithful.ramp, faithful.patience) == (0.0, "paper", 1)
+
+
+def test_typed_state_round_trips_and_reads_the_old_dict():
+    from autowarm.adaptive import AdaptiveState
+
+    m = machine(smoothing=0.5)
+    state = m.initial_state()
+    for loss in [5.0, 4.0, 3.0]:
+        state = m.update(state, loss)
+    assert isinstance(state, AdaptiveState)
+    assert AdaptiveState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+    # The untyped dict API gives the same numbers.
+    _, as_dict = run(m, [5.0, 4.0, 3.0])
+    assert as_dict == state.to_dict()
+    old = {  # a state as earlier versions stored it (13 keys)
+        "step": 3, "observed": 3, "nonfinite": 0, "ema": 2.125, "ema_weight": 0.875,
+        "loss": 2.125 / 0.875, "gap": 2.125 / 0.875 - 1.0, "d0": 4.0, "delta_star": 1.0,
+        "phase": "warmup", "below": 0, "multiplier": 0.5, "warmup_end_step": None,
+    }  # fmt: skip
+    typed = AdaptiveState.from_dict(old)
+    assert typed.step == 3 and typed.multiplier == 0.5
+    with pytest.raises(ValueError, match=r"not an AdaptiveWarmup state_dict \(missing \['below'"):
+        AdaptiveState.from_dict({k: x for k, x in old.items() if k != "below"})
+    with pytest.raises(ValueError, match="unknown keys"):
+        AdaptiveState.from_dict({**old, "surprise": 1})
+    with pytest.raises(ValueError, match="phase must be one of"):
+        AdaptiveState.from_dict({**old, "phase": "cooldown"})
+
+
+@pytest.mark.parametrize("ramp", ["paper", "linear"])
+def test_patience_holds_the_peak_instead_of_falling_below_it(ramp):
+    # Gap 0.5 <= D* = 1: the paper's closed form would give m(0.5) < 1 (it falls again below D*);
+    # while the patience runs the multiplier holds 1, never below where it was.
+    m = machine(ramp=ramp, patience=3)
+    mults, state = run(m, [5.0, 3.0, 1.5, 1.5, 1.4])
+    assert mults[3:] == [1.0, 1.0]
+    assert all(b >= a for a, b in itertools.pairwise(mults))
+    assert state["phase"] == "decay" and state["warmup_end_step"] == 5
+    assert multiplier(0.5, 4.0, 1.0, 10.0) < 1.0  # what the closed form alone would give
