@@ -491,3 +491,42 @@ def test_a_state_dict_in_the_earlier_format_still_loads():
     sched2 = make(opt2)
     sched2.load_state_dict(old)
     assert [x[0] for x in drive(sched2, opt2, rest)] == want
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"total_steps": 60}, "saved with total_steps=50 and this scheduler has total_steps=60"),
+        ({"target_loss": 1.2}, "saved with target_loss=1.0 .* target_loss=1.2"),
+        ({"div_factor": 10.0}, r"div_factor=20.0 .* construct AdaptiveWarmup\(\.\.\., div_f"),
+        ({"delta_star": 0.8}, "delta_star=1.0"),
+        ({"smoothing": 0.0}, "smoothing=0.5"),
+        ({"decay": "linear"}, "decay='cosine'"),
+    ],
+)
+def test_resume_refuses_another_schedule_up_front_naming_the_field(change, match):
+    opt = sgd()
+    sched = make(opt)
+    drive(sched, opt, LOSSES[:4])
+    state = sched.state_dict()
+    other_opt = sgd()
+    other = make(other_opt, **change)
+    before = (other.state_dict(), other_opt.param_groups[0]["lr"])
+    with pytest.raises(ValueError, match=match):
+        other.load_state_dict(state)
+    assert (other.state_dict(), other_opt.param_groups[0]["lr"]) == before  # nothing loaded
+    resumed = make(sgd(), sync_every=2)  # how losses are read may change on resume
+    resumed.load_state_dict(state)
+    assert resumed.last_multiplier == sched.last_multiplier
+
+
+def test_resume_refuses_another_number_of_param_groups():
+    opt = sgd()
+    sched = make(opt)
+    drive(sched, opt, LOSSES[:3])
+    state = sched.state_dict()
+    with pytest.raises(ValueError, match=r"saved with 1 param group\(s\) .* have 2"):
+        make(sgd(lrs=(0.1, 0.01), shapes=((4, 3), (3,)))).load_state_dict(state)
+    legacy = {k: x for k, x in state.items() if k not in ("config", "observed")}
+    with pytest.raises(ValueError, match="param group"):
+        make(sgd(lrs=(0.1, 0.01), shapes=((4, 3), (3,)))).load_state_dict(legacy)

@@ -314,13 +314,23 @@ class AdaptiveWarmup(LRScheduler):
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError("not an AdaptiveWarmup state_dict (missing ['last_epoch'])")
         machine = AdaptiveState.from_dict(state_dict.get("machine", {}))
-        saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
-        if saved != self.schedule.ramp and self.schedule.k_constants is None:
+        saved_lrs = state_dict.get("base_lrs", [])
+        groups = len(all_groups(self._optimizers))
+        if len(saved_lrs) != groups:
             raise ValueError(
-                f"this state was saved with ramp={saved!r} and this scheduler has "
-                f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) to "
-                "resume it (the default ramp changed from 'paper' to 'linear')"
+                f"this state was saved with {len(saved_lrs)} param group(s) and this scheduler's "
+                f"optimizers have {groups}; resume with the same optimizers and param groups"
             )
+        if "config" in state_dict:
+            self._check_same_schedule(AdaptiveConfig.from_dict(state_dict["config"]))
+        else:  # saved before the config was stored: only the ramp was recorded
+            saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
+            if saved != self.schedule.ramp and self.schedule.k_constants is None:
+                raise ValueError(
+                    f"this state was saved with ramp={saved!r} and this scheduler has "
+                    f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) "
+                    "to resume it (the default ramp changed from 'paper' to 'linear')"
+                )
         self.last_epoch = int(state_dict["last_epoch"])
         self.base_lrs = [float(b) for b in state_dict["base_lrs"]]
         self._state = machine
@@ -330,6 +340,17 @@ class AdaptiveWarmup(LRScheduler):
         self._consumed = self._optimizer_steps
         self._long_warned = self.last_epoch >= self.schedule.total_steps // 2
         self._apply()
+
+    def _check_same_schedule(self, saved: AdaptiveConfig) -> None:
+        """Refuse a state whose configuration gives another schedule, naming the first field."""
+        mine, theirs = self.schedule.schedule_fields(), saved.schedule_fields()
+        for name in dict.fromkeys([*theirs, *mine]):
+            if theirs.get(name, "<unused>") != mine.get(name, "<unused>"):
+                was, now = theirs.get(name, "<unused>"), mine.get(name, "<unused>")
+                raise ValueError(
+                    f"this state was saved with {name}={was!r} and this scheduler has "
+                    f"{name}={now!r}; construct AdaptiveWarmup(..., {name}={was!r}) to resume it"
+                )
 
     # --- inspection ----------------------------------------------------------------------------
 
