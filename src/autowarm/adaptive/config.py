@@ -18,6 +18,7 @@ from autowarm.adaptive.kappa import NORMS
 from autowarm.schedules import _validate as v
 from autowarm.schedules.presets import DECAY_SHAPES
 
+MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
 RAMPS = ("paper", "linear")  # the warm-up multiplier as a function of the gap
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
 
@@ -81,6 +82,16 @@ class AdaptiveConfig:
     ramp: str = "linear"
     # Torch adapter: read (and all-reduce) the losses every sync_every updates in one batch (>= 1).
     sync_every: int = 1
+    # Drop isolated outliers before the EMA (a loss far from the last accepted ones), accepting a
+    # shift that persists; None: on unless smoothing is 0 (the paper's raw-loss rules).
+    outlier_filter: bool | None = None
+    # The threshold (> 0), in robust scales: 1.4826 x the median change between consecutive
+    # recent losses, at least 1% of the median of the last three.
+    outlier_k: float = 6.0
+    # How many recent accepted losses the scale is taken over (>= 5).
+    outlier_window: int = 16
+    # Consecutive outliers on the same side that are a genuine shift and are accepted (>= 2).
+    outlier_persist: int = 3
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -102,6 +113,13 @@ class AdaptiveConfig:
         if self.norm is not None and self.norm not in NORMS:
             raise ValueError(f"norm must be one of {', '.join(NORMS)} or None; got {self.norm!r}")
         v.factor("final_lr_factor", self.final_lr_factor)
+        if self.outlier_filter is not None and not isinstance(self.outlier_filter, bool):
+            raise TypeError(
+                f"outlier_filter must be True, False or None; got {self.outlier_filter!r}"
+            )
+        v.real("outlier_k", self.outlier_k, low=0.0, low_open=True)
+        v.steps("outlier_window", self.outlier_window, minimum=MIN_HISTORY)
+        v.steps("outlier_persist", self.outlier_persist, minimum=2)
         if self.decay == "exponential" and self.final_lr_factor <= 0:
             raise ValueError("decay='exponential' needs final_lr_factor > 0")
         if self.cooldown_steps is not None:
@@ -122,6 +140,11 @@ class AdaptiveConfig:
                 raise ValueError("fitting D* needs div_factor > 1 (or pass delta_star)")
 
     # --- conversions --------------------------------------------------------------------------
+
+    @property
+    def filters_outliers(self) -> bool:
+        """Whether the outlier filter is on (``outlier_filter``, or by default ``smoothing > 0``)."""
+        return self.smoothing > 0 if self.outlier_filter is None else self.outlier_filter
 
     def replace(self, **changes: Any) -> AdaptiveConfig:
         """A copy with some fields changed (validated again)."""

@@ -34,18 +34,24 @@ Differences from the published code, each fixing a defect of it: the first updat
 (``smoothing=0`` gives the raw, paper-faithful loss); the switch may require ``patience``
 consecutive observations at or below ``D*``; D* is fitted accurately (:func:`fit_delta_star`); a
 non-finite loss holds the multiplier and is counted; a loss below the target clamps the gap to
-``MIN_GAP`` (which triggers the switch).
+``MIN_GAP`` (which triggers the switch); with smoothing (the default mode) an isolated outlier in
+either direction (a loss more than ``outlier_k`` robust scales from the last accepted ones, see
+:func:`_outlier_side`) is held back and dropped, while ``outlier_persist`` consecutive outliers on
+one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
+keeps the paper's rules and does not filter unless ``outlier_filter=True``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
+import statistics
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from autowarm.adaptive.config import AdaptiveConfig
+from autowarm.adaptive.config import MIN_HISTORY, AdaptiveConfig
 from autowarm.adaptive.dstar import constants as dstar_constants
 from autowarm.adaptive.dstar import fit_delta_star, linear_multiplier, multiplier
 from autowarm.adaptive.state import AdaptiveState
@@ -62,6 +68,23 @@ def _decay_piece(n: int, decay: str, final: float, cooldown: int | None):
     from autowarm.schedules.pieces import Constant, sequence
 
     return sequence((n - cooldown, Constant(1.0)), (None, decay_ramp(cooldown, decay, final)))
+
+
+def _outlier_side(recent: tuple[float, ...], loss: float, k: float) -> int:
+    """+1 / -1 when ``loss`` is an outlier above / below the recent losses, else 0.
+
+    The reference is the median of the last three accepted losses; the scale is the typical
+    change between consecutive ones (``1.4826 median |L_t - L_{t-1}|``, which a steady trend does
+    not inflate the way a MAD around a lagging median does), at least 1% of the reference. An
+    outlier is more than ``k`` scales away. With fewer than ``MIN_HISTORY`` losses: 0.
+    """
+    if len(recent) < MIN_HISTORY:
+        return 0
+    ref = statistics.median(recent[-3:])
+    steps = statistics.median(abs(b - a) for a, b in itertools.pairwise(recent))
+    scale = max(1.4826 * steps, 0.01 * abs(ref), 1e-12)
+    z = (loss - ref) / scale
+    return 0 if abs(z) <= k else (1 if z > 0 else -1)
 
 
 def _typed(fn: Callable[..., AdaptiveState]) -> Callable[..., Any]:
@@ -132,12 +155,37 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         loss = float(loss)
         if not math.isfinite(loss):
             return dataclasses.replace(state, nonfinite=state.nonfinite + 1)
+        if not self.filters_outliers:
+            return self._accept(state, loss)
+        side = _outlier_side(state.recent, loss, self.outlier_k)
+        if side == 0:  # an ordinary loss: any held outliers were isolated
+            state = dataclasses.replace(state, held=(), outliers=state.outliers + len(state.held))
+            return self._accept(state, loss)
+        held = state.held
+        if held and _outlier_side(state.recent, held[0], self.outlier_k) != side:
+            state = dataclasses.replace(state, outliers=state.outliers + len(held))
+            held = ()
+        held = (*held, loss)
+        if len(held) < self.outlier_persist:
+            return dataclasses.replace(state, held=held)  # wait: a spike, or a shift?
+        # The shift persists: accept the held losses in order, the window restarts from them.
+        state = dataclasses.replace(state, held=(), recent=())
+        for x in held:
+            state = self._accept(state, x)
+        return state
+
+    def _accept(self, state: AdaptiveState, loss: float) -> AdaptiveState:
+        """Take a finite loss into the smoothed loss, the multiplier and the switch."""
+        recent = state.recent
+        if self.filters_outliers:
+            recent = (*recent, loss)[-self.outlier_window :]
         beta = self.smoothing
         ema = beta * state.ema + (1.0 - beta) * loss
         weight = beta * state.ema_weight + (1.0 - beta)
         smoothed = ema / weight
         gap = max(smoothed - self.target_loss, MIN_GAP)
         changes: dict[str, Any] = {
+            "recent": recent,
             "ema": ema,
             "ema_weight": weight,
             "observed": state.observed + 1,

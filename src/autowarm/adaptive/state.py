@@ -35,6 +35,9 @@ class AdaptiveState:
     below: int = 0  # consecutive observations with gap <= D*
     multiplier: float = 1.0  # warm-up multiplier of the next update
     warmup_end_step: int | None = None  # first update run by the decay
+    recent: tuple[float, ...] = ()  # the outlier filter's window of recent accepted losses
+    held: tuple[float, ...] = ()  # consecutive outliers on one side, not yet accepted
+    outliers: int = 0  # losses dropped as isolated outliers
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values by field name (tuples become lists)."""
