@@ -1,17 +1,19 @@
 """``AdaptiveWarmup``: the loss-adaptive warm-up as a torch ``LRScheduler``.
 
-Usage: build it after the optimizer, then after every ``optimizer.step()`` call
-``scheduler.step(loss)`` with the mean loss of that optimizer step (over its micro-batches)::
+Usage: build it after the optimizer; feed it each loss with ``scheduler.observe(loss)`` (once per
+micro-batch or once per step) and call ``scheduler.step()`` after every ``optimizer.step()``, as
+with any torch scheduler. ``scheduler.step(loss)`` is ``observe(loss)`` followed by ``step()``::
 
     sched = AdaptiveWarmup(opt, total_steps=10_000, target_loss=3.3)
     for x, y in batches:
         loss = model(x, y)
         loss.backward()
+        sched.observe(loss)  # no host sync here
         opt.step()
         opt.zero_grad()
-        sched.step(loss)
+        sched.step()
 
-The maths and the state machine live in :mod:`autowarm.schedules.adaptive`; this adapter
+The maths and the state machine live in :mod:`autowarm.adaptive`; this adapter
 applies the multiplier to every param group's own base LR (Muon and AdamW groups keep their ratio),
 averages the loss across ranks when ``torch.distributed`` is initialised, counts each optimizer step
 once, and serialises plain named fields.
@@ -21,20 +23,58 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 import warnings
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.lr_scheduler import ChainedScheduler, LRScheduler, SequentialLR
 
+from autowarm.adaptive import AdaptiveConfig, AdaptiveState, AdaptiveWarmupSchedule
+from autowarm.adaptive.config import field_names
+from autowarm.adaptive.kappa import kappa as norm_kappa
 from autowarm.lr._groups import all_groups, as_optimizers, base_lrs, infer_norm, set_group_lr
 from autowarm.lr.dist import mean_across_ranks
-from autowarm.schedules.adaptive import AdaptiveWarmupSchedule
-from autowarm.schedules.kappa import kappa as norm_kappa
 
-_MACHINE_KEYS = frozenset(AdaptiveWarmupSchedule(1, 0.0, delta_star=1.0).init())
+
+def _resolve_config(config: AdaptiveConfig | None, options: dict) -> AdaptiveConfig:
+    """The configuration from ``config=`` and/or keyword options (options win)."""
+    valid = field_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"AdaptiveWarmup got unknown option(s) {', '.join(unknown)}; valid: "
+            f"{', '.join(valid)} (and config=, process_group=, last_epoch=)"
+        )
+    if config is None:
+        missing = [k for k in ("total_steps", "target_loss") if k not in options]
+        if missing:
+            raise TypeError(
+                f"AdaptiveWarmup needs {' and '.join(missing)} (or config=AdaptiveConfig(...))"
+            )
+        return AdaptiveConfig(**options)
+    if not isinstance(config, AdaptiveConfig):
+        raise TypeError(f"config must be an autowarm.adaptive.AdaptiveConfig; got {config!r}")
+    return config.replace(**options) if options else config
+
+
+def _check_loss(loss):
+    """A loss as a detached scalar tensor (float32 or wider) or a float; bad types raise."""
+    if isinstance(loss, torch.Tensor):
+        if loss.numel() != 1:
+            raise ValueError(
+                f"loss must be a scalar (one element); got a tensor of shape {tuple(loss.shape)}"
+            )
+        x = loss.detach().reshape(())
+        if not x.is_floating_point() or x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
+        return x
+    if isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return float(loss)
+    raise TypeError(f"loss must be a real number or a scalar tensor; got {loss!r}")
 
 
 def _count_step(ref: weakref.ref, *_args, **_kwargs) -> None:
@@ -56,30 +96,42 @@ class AdaptiveWarmup(LRScheduler):
 
     Args:
         optimizer: a ``torch.optim.Optimizer``, or a sequence of them driven by one loss.
+        config: an :class:`autowarm.adaptive.AdaptiveConfig` with every option; or pass its
+            fields as keyword arguments (they override the config's when both are given). The
+            main ones:
         total_steps: optimizer updates in the run.
         target_loss: ``f*``, below the initial loss; about the loss the run can reach (the seed
             paper's results are robust for f* from ~0.5 nats under to ~1.5 over the final loss,
             and degrade when the peak loss ``f* + D*`` is reached late or never; with a small
             ``D*``, as on small models, keep f* at or above the expected final loss).
-        div_factor: the warm-up starts at ``1/div_factor`` of the base LR.
+        div_factor: the warm-up starts at ``1/div_factor`` of the base LR (default 100).
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
             which with the matrix shapes gives ``kappa``. ``None`` infers it from the param groups'
-            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer type: torch ``Muon``
-            is spectral; the Adam family is treated as sign descent (Adam's update is sign-like).
-            Other optimizers need ``norm``, ``kappa`` or ``delta_star``.
+            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer types: with a torch
+            ``Muon`` it is spectral and kappa counts the Muon optimizers' matrices only (an AdamW
+            beside it updates parameters outside the norm-constrained set); Adam-family
+            optimizers alone are treated as sign descent (Adam's update is sign-like). Other
+            optimizers need ``norm``, ``kappa`` or ``delta_star``.
         kappa: the norm constant directly (overrides ``norm``).
         smoothing: EMA factor of the bias-corrected loss average (0 = raw loss, paper-faithful).
-        decay: the post-switch decay shape; ``final_lr_factor`` its last multiplier.
         sync_every: read (and all-reduce) losses every ``k`` steps in one batch: with tensor
             losses on a GPU this avoids a host sync per step; the warm-up then reacts ``k`` steps
             late. 1 reads every step.
-        initial_gap, patience, monotone, sigma_f, cooldown_steps, k_constants, ramp: see
-            :class:`autowarm.schedules.AdaptiveWarmupSchedule`.
+        decay, final_lr_factor, initial_gap, patience, monotone, sigma_f, cooldown_steps,
+            k_constants, ramp: see :class:`autowarm.adaptive.AdaptiveConfig`.
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
-    Each optimizer step is counted once: ``step(loss)`` calls without an ``optimizer.step()``
-    since the previous one (accelerate's repeated stepping, a GradScaler-skipped step) are ignored.
+    The loss of an update is the mean of the losses :meth:`observe` received since the previous
+    update. Each optimizer step is counted once: ``step()`` calls without an ``optimizer.step()``
+    since the previous one (accelerate's repeated stepping, a GradScaler-skipped step) are ignored
+    and the observed losses wait for the next update. A ``step()`` during the warm-up with nothing
+    observed holds the LR (the update still counts) and warns once.
+
+    Composition: as a stage of torch's ``SequentialLR`` it works like any scheduler (call
+    ``observe`` on this scheduler, ``step()`` on the ``SequentialLR``). ``ChainedScheduler``
+    multiplies the LR changes of its schedulers, which a scheduler that sets absolute LRs cannot
+    honour, so stepping it inside a ``ChainedScheduler`` raises ``TypeError``.
 
     >>> import torch
     >>> p = torch.nn.Parameter(torch.zeros(2, 2))
@@ -89,8 +141,9 @@ class AdaptiveWarmup(LRScheduler):
     >>> round(opt.param_groups[0]["lr"], 6)  # the first update runs at lr / div
     0.01
     >>> for loss in [4.0, 3.0, 2.0, 0.9]:
+    ...     sched.observe(loss)
     ...     opt.step()
-    ...     sched.step(loss)
+    ...     sched.step()
     >>> sched.phase, sched.warmup_end_step
     ('decay', 4)
     """
@@ -98,26 +151,11 @@ class AdaptiveWarmup(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer | Iterable[Optimizer],
+        config: AdaptiveConfig | None = None,
         *,
-        total_steps: int,
-        target_loss: float,
-        div_factor: float = 100.0,
-        delta_star: float | None = None,
-        norm: str | None = None,
-        kappa: float | None = None,
-        smoothing: float = 0.9,
-        decay: str = "cosine",
-        final_lr_factor: float = 1e-4,
-        sync_every: int = 1,
-        initial_gap: float | None = None,
-        patience: int = 1,
-        monotone: bool = False,
-        sigma_f: float = 1e-3,
-        cooldown_steps: int | None = None,
-        k_constants: tuple[float, float, float] | None = None,
-        ramp: str = "linear",
         process_group=None,
         last_epoch: int = -1,
+        **options: Any,
     ) -> None:
         self._optimizers = as_optimizers(optimizer)
         if last_epoch != -1:
@@ -125,35 +163,21 @@ class AdaptiveWarmup(LRScheduler):
                 f"AdaptiveWarmup starts fresh (last_epoch=-1); resume with load_state_dict(). "
                 f"got last_epoch={last_epoch!r}"
             )
-        if isinstance(sync_every, bool) or not isinstance(sync_every, numbers.Integral):
-            raise TypeError(f"sync_every must be an integer >= 1; got {sync_every!r}")
-        if sync_every < 1:
-            raise ValueError(f"sync_every must be an integer >= 1; got {sync_every!r}")
-        self.norm: str | None = None
-        if delta_star is None and k_constants is None and kappa is None:
-            self.norm, shapes = infer_norm(self._optimizers, norm)
-            kappa = norm_kappa(self.norm, shapes)
-        self.schedule = AdaptiveWarmupSchedule(
-            total_steps=total_steps,
-            target_loss=target_loss,
-            div_factor=div_factor,
-            delta_star=delta_star,
-            kappa=kappa,
-            sigma_f=sigma_f,
-            smoothing=smoothing,
-            initial_gap=initial_gap,
-            patience=patience,
-            monotone=monotone,
-            decay=decay,
-            final_lr_factor=final_lr_factor,
-            cooldown_steps=cooldown_steps,
-            k_constants=k_constants,
-            ramp=ramp,
-        )
-        self.sync_every = int(sync_every)
+        self.config = _resolve_config(config, options)
+        self.norm: str | None = self.config.norm
+        changes = {}
+        cfg = self.config
+        if cfg.delta_star is None and cfg.k_constants is None and cfg.kappa is None:
+            self.norm, shapes = infer_norm(self._optimizers, cfg.norm)
+            changes = {"kappa": norm_kappa(self.norm, shapes), "norm": self.norm}
+        self.schedule = AdaptiveWarmupSchedule.from_config(self.config, **changes)
+        self.sync_every = self.schedule.sync_every
         self.process_group = process_group
-        self._state = self.schedule.init()
-        self._pending: list = []
+        self._state = self.schedule.initial_state()
+        self._pending: list = []  # step losses not yet read (sync_every > 1)
+        self._obs_sum = None  # sum of the losses observed since the last update
+        self._obs_count = 0  # how many
+        self._no_loss_warned = False
         self._optimizer_steps = 0
         self._consumed = 0
         self._warned = False
@@ -166,20 +190,52 @@ class AdaptiveWarmup(LRScheduler):
 
     # --- the LRScheduler protocol --------------------------------------------------------------
 
-    def step(self, loss=None) -> None:  # type: ignore[override]
-        """Take the loss of the optimizer step just taken and set the LRs of the next update.
+    def observe(self, loss) -> None:
+        """Record a loss of the current optimizer step (a micro-batch's or the whole step's).
+
+        The next :meth:`step` uses the mean of everything observed since the previous update.
+        Tensors are detached and summed on their device: nothing is read to the host here.
+        Losses observed after the switch to the decay are accepted and ignored.
 
         Args:
-            loss: the mean loss of that optimizer step (a float or a scalar tensor, at the
-                pre-update weights, averaged over its micro-batches). Needed during the warm-up,
+            loss: a real number or a scalar tensor (at the pre-update weights). NaN/inf are
+                accepted: a step whose mean is not finite holds the LR and is counted.
+        """
+        x = _check_loss(loss)
+        if self.phase == "decay" and not self._pending:
+            return  # the warm-up is over: losses no longer matter
+        self._obs_sum = x if self._obs_sum is None else self._obs_sum + x
+        self._obs_count += 1
+
+    def step(self, loss=None) -> None:  # type: ignore[override]
+        """Take one optimizer update into account and set the LRs of the next update.
+
+        Args:
+            loss: optional; ``step(loss)`` is ``observe(loss)`` then ``step()`` (the mean loss of
+                that optimizer step, a float or a scalar tensor, at the pre-update weights).
+                Without it the step uses what :meth:`observe` received since the last update.
+                Needed during the warm-up (a step with no loss holds the LR and warns once),
                 ignored after the switch. NaN/inf: the LR is held and the event counted.
         """
-        if self.last_epoch < 0:  # the constructor's initial call
+        if self.last_epoch < 0:  # the constructor's (or SequentialLR's) initial call
             self.last_epoch = 0
             self.base_lrs = base_lrs(self._optimizers)
             self._apply()
             return
+        caller = sys._getframe(1).f_locals.get("self")
+        if isinstance(caller, ChainedScheduler):
+            raise TypeError(
+                "AdaptiveWarmup cannot run inside torch's ChainedScheduler: it sets absolute LRs "
+                "(base LR x its multiplier), so the other schedulers' factors would be dropped; "
+                "use it alone or as a stage of SequentialLR"
+            )
+        if isinstance(caller, SequentialLR) and type(loss) is int and loss == 0:
+            self._stage_start()  # torch < 2.6 starts a SequentialLR stage with step(0)
+            return
+        x = None if loss is None else _check_loss(loss)  # validate before any change
         if self._optimizer_steps == self._consumed:
+            # accelerate repeats step(loss) once per process: this update's loss was already
+            # taken, so a repeat (and its loss) is ignored; what observe() got waits for the next.
             if not self._warned:
                 warnings.warn(
                     "AdaptiveWarmup.step() was called without an optimizer.step() since the last "
@@ -190,16 +246,20 @@ class AdaptiveWarmup(LRScheduler):
                 )
                 self._warned = True
             return
+        if x is not None:
+            self.observe(x)
+        step_loss = None
+        if self._obs_count:
+            step_loss = self._obs_sum / self._obs_count if self._obs_count > 1 else self._obs_sum
+        self._obs_sum, self._obs_count = None, 0
         self._consumed = self._optimizer_steps
         self.last_epoch += 1
         self._state = self.schedule.advance(self._state)
-        if self._state["phase"] == "warmup":
-            if loss is None:
-                raise TypeError(
-                    "AdaptiveWarmup.step(loss) needs the loss of the optimizer step during the "
-                    "warm-up; call scheduler.step(loss) after optimizer.step()"
-                )
-            self._pending.append(loss.detach() if isinstance(loss, torch.Tensor) else loss)
+        if self._state.phase == "warmup":
+            if step_loss is None:
+                self._warn_no_loss()
+            else:
+                self._pending.append(step_loss)
             if len(self._pending) >= self.sync_every:
                 self._flush()
         else:
@@ -215,6 +275,20 @@ class AdaptiveWarmup(LRScheduler):
             self._long_warned = True
             self._warn_long_warmup()
 
+    def _update_lr(self, epoch=None) -> None:
+        """``SequentialLR`` starts this stage with ``_update_lr(0)``: begin at ``1/div``."""
+        if epoch != 0:
+            raise TypeError(f"AdaptiveWarmup cannot jump to epoch {epoch!r}; use load_state_dict")
+        self._stage_start()
+
+    def _stage_start(self) -> None:
+        """This scheduler takes over (a later ``SequentialLR`` stage): earlier losses and
+        optimizer steps belong to the previous stage."""
+        self._obs_sum, self._obs_count = None, 0
+        self._consumed = self._optimizer_steps
+        self.last_epoch = 0
+        self._apply()
+
     def get_lr(self) -> list[float]:
         """The LRs of the next update: each group's base LR times the current multiplier."""
         m = self.last_multiplier
@@ -228,64 +302,87 @@ class AdaptiveWarmup(LRScheduler):
         return {
             "last_epoch": int(self.last_epoch),
             "base_lrs": [float(b) for b in self.base_lrs],
-            "machine": dict(self._state),
+            "machine": self._state.to_dict(),
             "pending": [float(x) for x in self._pending],
+            "observed": [0.0 if self._obs_sum is None else float(self._obs_sum), self._obs_count],
             "ramp": self.schedule.ramp,
+            "config": self.schedule.to_dict(),
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a :meth:`state_dict`; the optimizers' LRs are set from it."""
-        missing = _MACHINE_KEYS - set(state_dict.get("machine", {}))
-        if missing or "last_epoch" not in state_dict:
+        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
+            raise ValueError("not an AdaptiveWarmup state_dict (missing ['last_epoch'])")
+        machine = AdaptiveState.from_dict(state_dict.get("machine", {}))
+        saved_lrs = state_dict.get("base_lrs", [])
+        groups = len(all_groups(self._optimizers))
+        if len(saved_lrs) != groups:
             raise ValueError(
-                f"not an AdaptiveWarmup state_dict (missing {sorted(missing) or ['last_epoch']})"
+                f"this state was saved with {len(saved_lrs)} param group(s) and this scheduler's "
+                f"optimizers have {groups}; resume with the same optimizers and param groups"
             )
-        saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
-        if saved != self.schedule.ramp and self.schedule.k_constants is None:
-            raise ValueError(
-                f"this state was saved with ramp={saved!r} and this scheduler has "
-                f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) to "
-                "resume it (the default ramp changed from 'paper' to 'linear')"
-            )
+        if "config" in state_dict:
+            self._check_same_schedule(AdaptiveConfig.from_dict(state_dict["config"]))
+        else:  # saved before the config was stored: only the ramp was recorded
+            saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
+            if saved != self.schedule.ramp and self.schedule.k_constants is None:
+                raise ValueError(
+                    f"this state was saved with ramp={saved!r} and this scheduler has "
+                    f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) "
+                    "to resume it (the default ramp changed from 'paper' to 'linear')"
+                )
         self.last_epoch = int(state_dict["last_epoch"])
         self.base_lrs = [float(b) for b in state_dict["base_lrs"]]
-        self._state = dict(state_dict["machine"])
+        self._state = machine
         self._pending = [float(x) for x in state_dict.get("pending", [])]
+        total, count = state_dict.get("observed", (0.0, 0))
+        self._obs_sum, self._obs_count = (float(total) if count else None), int(count)
         self._consumed = self._optimizer_steps
         self._long_warned = self.last_epoch >= self.schedule.total_steps // 2
         self._apply()
+
+    def _check_same_schedule(self, saved: AdaptiveConfig) -> None:
+        """Refuse a state whose configuration gives another schedule, naming the first field."""
+        mine, theirs = self.schedule.schedule_fields(), saved.schedule_fields()
+        for name in dict.fromkeys([*theirs, *mine]):
+            if theirs.get(name, "<unused>") != mine.get(name, "<unused>"):
+                was, now = theirs.get(name, "<unused>"), mine.get(name, "<unused>")
+                raise ValueError(
+                    f"this state was saved with {name}={was!r} and this scheduler has "
+                    f"{name}={now!r}; construct AdaptiveWarmup(..., {name}={was!r}) to resume it"
+                )
 
     # --- inspection ----------------------------------------------------------------------------
 
     @property
     def phase(self) -> str:
         """``"warmup"`` until the gap reaches ``D*``, then ``"decay"``."""
-        return self._state["phase"]
+        return self._state.phase
 
     @property
     def gap(self) -> float | None:
         """The last smoothed sub-optimality gap ``loss - target_loss`` (None before a loss)."""
-        return self._state["gap"]
+        return self._state.gap
 
     @property
     def smoothed_loss(self) -> float | None:
         """The last smoothed loss."""
-        return self._state["loss"]
+        return self._state.loss
 
     @property
     def delta_star(self) -> float | None:
         """``D*``, fixed at the first observed loss."""
-        return self._state["delta_star"]
+        return self._state.delta_star
 
     @property
     def initial_gap(self) -> float | None:
         """``D0``, the gap of the first observed loss (or the one given)."""
-        return self._state["d0"]
+        return self._state.d0
 
     @property
     def warmup_end_step(self) -> int | None:
         """The first update run by the decay (the warm-up length in updates), or None."""
-        return self._state["warmup_end_step"]
+        return self._state.warmup_end_step
 
     @property
     def last_multiplier(self) -> float:
@@ -295,7 +392,7 @@ class AdaptiveWarmup(LRScheduler):
     @property
     def nonfinite_count(self) -> int:
         """Non-finite losses seen (each held the LR)."""
-        return self._state["nonfinite"]
+        return self._state.nonfinite
 
     def constants(self) -> tuple[float, float, float] | None:
         """``(K0, K1, K2)`` of ``eta(D) = D / (K0 + K1 D + K2 D^2)`` for the first group's base LR.
@@ -308,12 +405,24 @@ class AdaptiveWarmup(LRScheduler):
 
     # --- internals -----------------------------------------------------------------------------
 
+    def _warn_no_loss(self) -> None:
+        if self._no_loss_warned:
+            return
+        self._no_loss_warned = True
+        warnings.warn(
+            f"AdaptiveWarmup.step() at update {self.last_epoch} had no loss during the warm-up, "
+            "so the LR is held; call scheduler.observe(loss) for each (micro-)batch before "
+            "scheduler.step(), or scheduler.step(loss) after optimizer.step()",
+            UserWarning,
+            stacklevel=3,
+        )
+
     def _warn_long_warmup(self) -> None:
         st = self._state
-        if st["delta_star"] is None:  # no finite loss yet
+        if st.delta_star is None:  # no finite loss yet
             loss = peak = "none (no finite loss observed)"
         else:
-            loss, peak = f"{st['loss']:.4g}", f"{self.schedule.target_loss + st['delta_star']:.4g}"
+            loss, peak = f"{st.loss:.4g}", f"{self.schedule.target_loss + st.delta_star:.4g}"
         measured = self.schedule.k_constants is not None
         paper = self.schedule.ramp == "paper" and not measured
         start = "k_constants re-measured with the probe" if measured else "a smaller div_factor"
