@@ -23,6 +23,20 @@ This is ``torch.optim.Muon``'s maths (torch >= 2.9) re-derived here so it also r
 the tests check parity with torch's class where it exists. Unlike torch's class, one ``Muon``
 object also updates ``norm=None`` groups with AdamW (the seed paper's D-Muon: embeddings, output
 head and 1-D parameters, same lr, betas (0.8, 0.999)), so one scheduler drives every parameter.
+Because one LR serves both parts, the class defaults are D-Muon's: ``scale="moonlight"`` (the
+spectral step's RMS matched to AdamW's) and AdamW betas (0.8, 0.999); torch's default scale is
+``"keller"``.
+
+**Deviation: kappa counts only the hidden matrices.** :class:`autowarm.AdaptiveWarmup` computes
+``kappa = sum of min(m, n)`` over the matrices of the groups tagged ``"spectral"``, which are the
+hidden matrices only: the embedding and head (``"embed_head"``, ``norm=None``) are moved by the
+AdamW fallback, not by a spectral-norm step, so they are not part of the spectral product norm
+the D* rule is derived for. The seed paper's code counts every 2-D parameter instead. On the
+``cpu`` preset model (tied 256 x 128 embedding) this gives kappa 2560 instead of 2688 (-4.8%); with
+the CPU benchmark's Muon setting (``L0 = ln 256``, f* 1.25, div 100) the fitted D* is 0.4116
+instead of 0.4077 nats (+1.0%): the warm-up hands over 0.004 nats earlier in the loss. On the
+paper's 124M model the kappas are 46080 vs 46848 and D* 2.5102 vs 2.5121 (L0 11, f* 3.2). To
+reproduce the paper's count, pass ``kappa=`` to ``AdaptiveWarmup``.
 """
 
 from __future__ import annotations
@@ -118,15 +132,18 @@ class Muon(LMOOptimizer):
             ``"norm": None`` are updated by AdamW with ``betas``/``eps``.
             :func:`autowarm.optim.build` ``("muon", model, lr=...)`` makes these groups for you.
         lr: base LR (>= 0) of both parts; the spectral step is ``lr * scale_factor``.
-        weight_decay: decoupled decay ``p <- p (1 - lr wd)`` (default 0.1, torch).
-        momentum: ``mu`` in [0, 1) (default 0.95, torch/Keller).
+        weight_decay: decoupled decay ``p <- p (1 - lr wd)`` (default 0.1, torch and the seed
+            paper's scripts).
+        momentum: ``mu`` in [0, 1) (default 0.95, torch/Keller; the seed paper's D-Muon uses 0.9
+            at batch 256).
         nesterov: Nesterov momentum (default True).
         ns_coefficients, ns_steps, ns_eps, ns_dtype: Newton-Schulz settings (defaults: Keller's
             quintic, 5 steps, 1e-7, ``"bfloat16"``; ``"float32"``/``"float64"`` for accuracy).
-        scale: ``"keller"`` (default, torch's default), ``"moonlight"`` or ``"none"``; torch's
-            names ``"original"`` and ``"match_rms_adamw"`` are accepted.
-        betas, eps: the AdamW fallback's (default (0.9, 0.999), 1e-8; ``build`` passes the
-            seed paper's (0.8, 0.999)).
+        scale: ``"moonlight"`` (default, D-Muon's, so one LR serves the AdamW part too),
+            ``"keller"`` (torch's default) or ``"none"``; torch's names ``"original"`` and
+            ``"match_rms_adamw"`` are accepted.
+        betas, eps: the AdamW fallback's (default (0.8, 0.999), the seed paper's D-Muon scripts,
+            and 1e-8).
 
     >>> torch.manual_seed(0) and None
     >>> w, b = torch.nn.Parameter(torch.randn(8, 4)), torch.nn.Parameter(torch.zeros(8))

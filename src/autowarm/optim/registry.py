@@ -16,7 +16,7 @@ Muon's AdamW fallback and for the learning-rate-free baselines, which are not LM
 entry decays matrices and embeddings/head with its ``weight_decay`` and never decays 1-D
 parameters. Unknown names and unknown hyperparameters are rejected before anything is built.
 
-The baselines (issue: warm-up vs learning-rate-free optimizers) come from their own packages,
+The baselines, the methods a user might pick instead of a tuned warm-up, come from their packages,
 installed with ``pip install 'autowarm[baselines]'``: Schedule-Free AdamW (Defazio et al. 2024,
 arXiv 2405.15682), Prodigy (Mishchenko & Defazio 2023, arXiv 2306.06101), D-Adaptation Adam
 (Defazio & Mishchenko 2023, arXiv 2301.07733), and ``torch.optim.RAdam`` (Liu et al. 2020,
