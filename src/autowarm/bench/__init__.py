@@ -42,6 +42,10 @@ def run_bench(
 
     Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the
     ``report`` path and ``wall_time_s`` of this invocation.
+
+    Raises:
+        ValueError: bad options, or ``out`` holds runs trained with another config.
+        autowarm.bench.runner.BenchInterrupted: on Ctrl-C (the results that arrived are saved).
     """
     t0 = time.perf_counter()
     bench = preset(preset_name)
@@ -49,7 +53,9 @@ def run_bench(
     quick = bool(plan_options.get("quick", False))
     fstar_sweep = bool(plan_options.get("fstar_sweep", False))
     store = ResultStore(out)
-    store.write_meta(_merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command))
+    meta = _merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command)
+    store.check(specs)  # a stored run with another config is refused before anything changes
+    store.write_meta(meta)
     from autowarm.bench.runner import run_all
 
     done, failed = run_all(specs, store, jobs=jobs, progress=progress)

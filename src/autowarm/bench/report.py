@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from autowarm.bench.stats import paired_difference, summarize
-from autowarm.bench.store import ResultStore
+from autowarm.bench.store import RESULT_FIELDS, ResultStore
 
 ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive-paper-ramp", "adaptive", "adaptive-calibrated")
 
@@ -279,7 +279,7 @@ def _plot_fstar(fstar_rows: dict[tuple[str, float], list[dict]], path: Path) -> 
 def report(root: str | Path, *, plots: bool = True) -> Path:
     """Write ``root/report.md`` (and its PNG plots) from the results in ``root``; return its path."""
     store = ResultStore(root)
-    results = store.load()
+    results = store.load(require=RESULT_FIELDS)
     if not results:
         raise ValueError(
             f"no results in {store.results_dir}; run `autowarm bench --out {root}` first"

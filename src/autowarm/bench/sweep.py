@@ -158,10 +158,13 @@ def plan(
         )
     if adaptive_modes is not None and not list(adaptive_modes):
         raise ValueError("adaptive_modes is empty; to run no adaptive arm use adaptive=False")
+    for name_, value in (("seeds", seeds), ("steps", steps), ("threads", threads)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"{name_} must be an integer >= 1; got {value!r}")
     total = steps or (bench.quick_steps if quick else None) or bench.steps
     n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
-    if n_seeds < 1:
-        raise ValueError(f"seeds must be >= 1; got {n_seeds!r}")
     if warmup_steps is None:
         grid = bench.grid_steps(total, bench.quick_fracs if quick else None)
     else:

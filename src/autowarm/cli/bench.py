@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="add the arm adaptive-calibrated for the probe's optimizer (repeatable)",
     )
     p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    p.add_argument("--threads", type=int, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(handler=run)
 
@@ -59,8 +59,33 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``autowarm bench``."""
     from autowarm.bench import run_bench
 
+    for option in ("seeds", "steps", "jobs", "threads"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ValueError(
+                f"--{option} must be an integer >= 1; got {value} (leave it out for the default)"
+            )
     opts = _split(args.optimizers, str.strip, "--optimizers", "names")
-    summary = run_bench(
+    command = "autowarm " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else ""
+    try:
+        summary = _run(args, run_bench, opts, command)
+    except KeyboardInterrupt as err:
+        what = f"{err}; " if str(err) else "interrupted; "
+        again = f"`{command}`" if command else "the same command"
+        print(f"autowarm bench: {what}re-run {again} to resume", file=sys.stderr, flush=True)
+        return 130
+    n, bad = len(summary["runs"]), summary["failed"]
+    print(
+        f"{n - len(bad)}/{n} runs done in {summary['wall_time_s']:.0f} s; report: {summary['report']}"
+    )
+    if bad:
+        print(f"failed runs: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace, run_bench, opts: list | None, command: str) -> dict:
+    return run_bench(
         args.preset,
         args.out,
         optimizers=opts,
@@ -74,18 +99,10 @@ def run(args: argparse.Namespace) -> int:
         adaptive_modes=_split(args.adaptive_modes, str.strip, "--adaptive-modes", "names"),
         calibrations=_calibrations(args.calibration),
         jobs=args.jobs,
-        threads=args.threads,
+        threads=args.threads or 1,
         progress=not args.no_progress,
-        command="autowarm " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "",
+        command=command,
     )
-    n, bad = len(summary["runs"]), summary["failed"]
-    print(
-        f"{n - len(bad)}/{n} runs done in {summary['wall_time_s']:.0f} s; report: {summary['report']}"
-    )
-    if bad:
-        print(f"failed runs: {', '.join(bad)}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _split(text: str | None, convert, option: str, what: str) -> list | None:
