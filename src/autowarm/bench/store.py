@@ -23,6 +23,7 @@ a report never mixes runs on different data or of different lengths.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -282,7 +283,8 @@ def _canonical(value: object) -> str:
 def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
     """Assemble the result file of a finished run from the harness's run directory.
 
-    Holds the config, the per-step train loss and LR multiplier, the eval losses, the final
+    Holds the config, the LR factor, the model's vocabulary size (its initial loss is
+    ``ln(vocab_size)``), the per-step train loss and LR multiplier, the eval losses, the final
     full-validation loss, the wall time and the warm-up end step the adaptive schedule chose.
     """
     run_dir = Path(run_dir)
@@ -297,12 +299,17 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
                 steps.append(int(row["step"]))
                 losses.append(_num(row["train_loss"]))
                 mults.append(_num(row.get("lr_mult", math.nan)))
+    vocab_size = None  # if the run directory does not say, the report infers it
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        vocab_size = json.loads((run_dir / "config.json").read_text())["model"]["vocab_size"]
     return {
         "optimizer": spec.optimizer,
         "arm": spec.arm,
         "seed": spec.seed,
         "warmup_steps": spec.warmup_steps,
         "target_loss": spec.target_loss,
+        "lr_factor": getattr(spec, "lr_factor", 1.0),
+        "vocab_size": vocab_size,
         "config": spec.config.to_dict(),
         "final_val_loss": _num(final.get("final_val_loss", math.nan)),
         "evals": final.get("evals", []),

@@ -49,6 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PROBE.json",
         help="add the arm adaptive-calibrated for the probe's optimizer (repeatable)",
     )
+    p.add_argument(
+        "--lr-factors",
+        help="comma-separated multiples of each optimizer's preset peak LR; every arm runs at "
+        "each (default: 1; runs at other factors have lrx<factor> in their run id)",
+    )
     p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
     p.add_argument("--threads", type=int, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
@@ -98,6 +103,7 @@ def _run(args: argparse.Namespace, run_bench, opts: list | None, command: str) -
         adaptive=not args.no_adaptive,
         adaptive_modes=_split(args.adaptive_modes, str.strip, "--adaptive-modes", "names"),
         calibrations=_calibrations(args.calibration),
+        lr_factors=_split(args.lr_factors, float, "--lr-factors", "numbers"),
         jobs=args.jobs,
         threads=args.threads or 1,
         progress=not args.no_progress,
