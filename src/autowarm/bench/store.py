@@ -33,6 +33,8 @@ from pathlib import Path
 
 # RunConfig fields that say how a run executes, not what it computes: never compared.
 EXECUTION_FIELDS = ("out", "resume", "threads", "log_every", "checkpoint_every", "device")
+# DataConfig fields that say where caches live, not which tokens: never compared.
+DATA_EXECUTION_FIELDS = ("cache_dir",)
 # RunConfig fields every run of one results directory shares (the workload the arms compete on).
 WORKLOAD_FIELDS = (
     "model",
@@ -223,7 +225,7 @@ def config_differences(
 ) -> list[tuple[str, object, object]]:
     """``(field, old, new)`` for each RunConfig field that differs between two config dicts.
 
-    Ignores :data:`EXECUTION_FIELDS`; compares only ``fields`` when given. A field missing from
+    Ignores :data:`EXECUTION_FIELDS` and :data:`DATA_EXECUTION_FIELDS`; compares only ``fields`` when given. A field missing from
     ``old`` (a result stored by an older version) counts as its default. Nested ``data`` fields
     are named ``data.<field>``.
 
@@ -248,6 +250,8 @@ def config_differences(
         if key == "data" and isinstance(now, dict):
             was = was if isinstance(was, dict) else {}
             for sub, value in now.items():
+                if sub in DATA_EXECUTION_FIELDS:
+                    continue
                 prev = was.get(sub, data_defaults.get(sub))
                 if _canonical(prev) != _canonical(value):
                     out.append((f"data.{sub}", prev, value))

@@ -6,6 +6,8 @@ import argparse
 import shlex
 import sys
 
+from autowarm.cli.train import add_data_options, data_config_from_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bench`` verb."""
@@ -16,10 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
             "For each optimizer, train the same model on the same data with a grid of fixed "
             "warm-up lengths (then cosine decay) and with the loss-adaptive warm-up (paper-faithful "
             "and default modes), over several seeds; write one result file per run into OUT and "
-            "render OUT/report.md. Re-running the same command resumes finished and partial runs."
+            "render OUT/report.md. Re-running the same command resumes finished and partial runs. "
+            "--model and the data options (those of `autowarm train`) replace the preset's model "
+            "and data; a results directory holds one workload, so use a new --out for each."
         ),
     )
     p.add_argument("--preset", default="cpu", help="tiny | cpu | paper-124m | paper-210m")
+    p.add_argument(
+        "--model", help="model preset replacing the benchmark preset's (e.g. tiny, cpu-large)"
+    )
     p.add_argument("--optimizers", help="comma-separated subset (default: the preset's)")
     p.add_argument("--seeds", type=int, help="seeds per arm (default: the preset's)")
     p.add_argument("--steps", type=int, help="updates per run (default: the preset's)")
@@ -57,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
     p.add_argument("--threads", type=int, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    # The data options of `autowarm train`; given any, they replace the preset's data.
+    add_data_options(p)
     p.set_defaults(handler=run)
 
 
@@ -104,6 +113,8 @@ def _run(args: argparse.Namespace, run_bench, opts: list | None, command: str) -
         adaptive_modes=_split(args.adaptive_modes, str.strip, "--adaptive-modes", "names"),
         calibrations=_calibrations(args.calibration),
         lr_factors=_split(args.lr_factors, float, "--lr-factors", "numbers"),
+        model=args.model,
+        data=_data(args),
         jobs=args.jobs,
         threads=args.threads or 1,
         progress=not args.no_progress,
@@ -119,6 +130,14 @@ def _split(text: str | None, convert, option: str, what: str) -> list | None:
         return [convert(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
         raise ValueError(f"{option} takes comma-separated {what}; got {text!r}") from err
+
+
+def _data(args: argparse.Namespace):
+    """The data options as a DataConfig, or ``None`` (the preset's data) when none was given."""
+    from autowarm.train import DataConfig
+
+    data = data_config_from_args(args)
+    return None if data == DataConfig() else data
 
 
 def _calibrations(paths: list[str] | None) -> dict[str, str] | None:
