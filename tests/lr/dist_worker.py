@@ -1,9 +1,17 @@
 """Worker for the 2-process gloo test: each rank feeds a different local loss stream.
 
-Run by ``torchrun --nproc_per_node 2 dist_worker.py OUT_DIR``; writes ``OUT_DIR/rank{r}.json``.
+Run by ``torchrun --standalone --nproc_per_node 2 dist_worker.py OUT_DIR``; writes
+``OUT_DIR/rank{r}.json``.
+
+Shutdown is ordered so that no gloo thread outlives the interpreter: every rank writes its result,
+meets the others at a barrier (no rank closes its connections while another still runs a
+collective), destroys the process group, and leaves with ``os._exit`` after flushing its output,
+so no C++ static destructor runs beside a live gloo thread (which aborted the process with
+"terminate called without an active exception" on a loaded machine).
 """
 
 import json
+import os
 import sys
 
 import torch
@@ -37,3 +45,6 @@ def main(out_dir: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

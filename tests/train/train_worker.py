@@ -3,7 +3,9 @@
 ``python train_worker.py CONFIG.json [--kill-at STEP]``: run ``autowarm.train.train`` on the
 config; with ``--kill-at`` the process SIGKILLs itself right after that optimizer step (a real
 crash: no cleanup, no final checkpoint). Under ``torchrun`` every rank writes
-``OUT/rank{r}.json`` with its final parameters' checksum and results.
+``OUT/rank{r}.json`` with its final parameters' checksum and results. ``train`` destroys the
+process group before it returns; the worker then flushes its output and leaves with ``os._exit``,
+so no C++ static destructor runs beside a gloo thread at interpreter shutdown.
 """
 
 import hashlib
@@ -49,3 +51,6 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,4 +1,4 @@
-"""Small argument helpers shared by the CLI verbs."""
+"""Small argument helpers shared by the CLI verbs (free ``--key value`` pairs)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from autowarm.schedules.registry import parse_value
 
 def key_values(tokens: list[str]) -> dict[str, object]:
     """Parse ``--key value`` / ``--key=value`` pairs (dashes in keys become underscores).
+
+    Values are parsed like schedule-spec values (int, float, true/false, none, else the string),
+    so the callee's validation names a bad one (``--warmup-steps abc`` reaches the schedule as
+    ``'abc'``). A key given twice is an error.
 
     >>> key_values(["--cooldown-frac", "0.2", "--cooldown=linear"])
     {'cooldown_frac': 0.2, 'cooldown': 'linear'}
@@ -23,6 +27,9 @@ def key_values(tokens: list[str]) -> dict[str, object]:
                 raise ValueError(f"--{key} needs a value")
             val = tokens[i + 1]
             i += 1
-        out[key.replace("-", "_")] = parse_value(val)
+        name = key.replace("-", "_")
+        if name in out:
+            raise ValueError(f"--{key} is given twice")
+        out[name] = parse_value(val)
         i += 1
     return out

@@ -5,8 +5,9 @@
 - ``refine``: the refined schedule from a previous run's gradient norms.
 - ``predict``: fit a loss-curve law to recorded runs and predict another schedule's loss curve.
 
-The maths lives in :mod:`autowarm.theory` (pure numpy); this module only reads files, samples
-schedules from :mod:`autowarm.schedules` and prints, plots or writes JSON.
+The maths lives in :mod:`autowarm.theory` (pure numpy), the file readers in
+:mod:`autowarm.theory.io` and the plots in :mod:`autowarm.theory.plots`; this module parses the
+command line, calls them and prints tables or JSON.
 """
 
 from __future__ import annotations
@@ -15,12 +16,8 @@ import argparse
 import csv
 import json
 import math
-from pathlib import Path
 
 import numpy as np
-
-# Points at which long bound / loss curves are evaluated for plots and tables.
-CURVE_POINTS = 300
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -149,10 +146,6 @@ def multipliers(spec: str, steps: int, warmup_steps: int = 0) -> np.ndarray:
     return sample(build(name, steps, **kwargs), steps)
 
 
-def _curve_steps(n: int, points: int = CURVE_POINTS, start: int = 1) -> np.ndarray:
-    return np.unique(np.linspace(start, n, min(n - start + 1, points)).round().astype(np.int64))
-
-
 def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2))
 
@@ -163,6 +156,7 @@ def _print_json(obj: object) -> None:
 def run_transfer(args: argparse.Namespace) -> int:
     """Transfer ``--lr`` from ``--from`` to each ``--to``."""
     from autowarm.theory import bound, transfer_lr
+    from autowarm.theory.plots import plot_bounds
 
     to_steps = args.to_steps or args.steps
     src = multipliers(args.source, args.steps, args.warmup_steps)
@@ -199,7 +193,7 @@ def run_transfer(args: argparse.Namespace) -> int:
         curves = {args.source: (src, args.lr, a.gamma_star)}
         for spec, dst, tr in rows:
             curves[spec] = (dst, tr.lr, tr.gamma_star_to)
-        _plot_bounds(curves, args.plot)
+        plot_bounds(curves, args.plot)
     return 0
 
 
@@ -213,35 +207,6 @@ def _bound_row(spec: str, steps: int, gamma: float, omega: float) -> dict:
         "gamma_star_sqrt_T": gamma * root,
         "omega_star_sqrt_T": omega * root,
     }
-
-
-def _plot_bounds(curves: dict, path: str, *, title: str = "LR transfer") -> None:
-    """LR schedules (top) and their bound curves at the bound-optimal LR (bottom)."""
-    from autowarm._plot import pyplot
-    from autowarm.theory import bound
-
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5.5), dpi=120, sharex=True)
-    top, bottom = 0.0, np.inf
-    for name, (etas, lr, gamma) in curves.items():
-        ax1.plot(np.arange(etas.size), lr * etas, lw=1.3, label=f"{name} (lr {lr:.3g})")
-        b = bound(etas)
-        ts = _curve_steps(b.steps)
-        omega = b.curve(gamma, ts)
-        ax2.plot(ts - 1, omega, lw=1.3, label=name)
-        late = omega[ts >= 0.05 * b.steps]  # the first updates' bound is off the scale
-        top, bottom = max(top, late.max()), min(bottom, late.min())
-    ax2.set_ylim(bottom / 1.1, top * 1.1)
-    ax1.set_ylabel("learning rate")
-    ax1.set_title(title)
-    ax2.set_ylabel("bound $\\Omega_t(\\gamma^*)$ (D = G = 1)")
-    ax2.set_xlabel("optimizer update (step)")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------- extend
@@ -297,6 +262,7 @@ def run_extend(args: argparse.Namespace) -> int:
 
 def _plot_extension(old, ext, fresh, args) -> None:
     from autowarm.theory import bound
+    from autowarm.theory.plots import plot_bounds
 
     gamma = bound(old).gamma_star  # the finished run's LR in bound units
     curves = {
@@ -304,7 +270,7 @@ def _plot_extension(old, ext, fresh, args) -> None:
         f"extended (rho = {ext.rho:.3f})": (ext.multipliers, args.lr, gamma),
         f"fresh WSD ({args.to_steps} steps), same lr": (fresh, args.lr, gamma),
     }
-    _plot_bounds(curves, args.plot, title="WSD continuation")
+    plot_bounds(curves, args.plot, title="WSD continuation")
 
 
 def _write_multipliers(path: str, values: np.ndarray) -> None:
@@ -317,36 +283,11 @@ def _write_multipliers(path: str, values: np.ndarray) -> None:
 # ---------------------------------------------------------------- refine
 
 
-def read_column(path: str, column: str) -> np.ndarray:
-    """Numbers from a .npy, a .json list, a .jsonl (key ``column``) or a CSV / text file."""
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
-    if file.suffix == ".npy":
-        return np.asarray(np.load(file), dtype=np.float64).ravel()
-    text = file.read_text()
-    if file.suffix == ".json":
-        return np.asarray(json.loads(text), dtype=np.float64).ravel()
-    if file.suffix == ".jsonl":
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        vals = [r[column] for r in rows if r.get(column) is not None]
-        if not vals:
-            raise ValueError(f"no {column!r} values in {path}")
-        return np.asarray(vals, dtype=np.float64)
-    rows = list(csv.reader(line for line in text.splitlines() if line.strip()))
-    header = [c.strip() for c in rows[0]] if rows else []
-    if column in header:
-        col = header.index(column)
-        return np.asarray([float(r[col]) for r in rows[1:] if r[col].strip()])
-    try:
-        return np.asarray([float(r[-1]) for r in rows])
-    except ValueError:
-        raise ValueError(f"{path}: no {column!r} column and not one number a line") from None
-
-
 def run_refine(args: argparse.Namespace) -> int:
     """Refine a schedule from gradient norms."""
     from autowarm.theory import bound, refine
+    from autowarm.theory.io import read_column
+    from autowarm.theory.plots import plot_refine
     from autowarm.theory.refine import MAX_POINTS
 
     norms = read_column(args.grad_norms, args.column)
@@ -391,89 +332,19 @@ def run_refine(args: argparse.Namespace) -> int:
         for k in marks:
             print(f"{k}\t{sched[k]:.4f}")
     if args.plot:
-        _plot_refine(finite, sched, args.plot)
+        plot_refine(finite, sched, args.plot)
     return 0
-
-
-def _plot_refine(norms: np.ndarray, sched: np.ndarray, path: str) -> None:
-    from autowarm._plot import pyplot
-
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5), dpi=120)
-    ax1.plot(norms, lw=0.6, color="C7")
-    ax1.set_ylabel("recorded gradient norm")
-    ax1.set_xlabel("update of the recorded run")
-    ax2.plot(sched, lw=1.5, label="refined")
-    ax2.plot(np.linspace(1, 0, sched.size), lw=1, ls="--", color="k", label="linear decay")
-    ax2.set_ylabel("LR multiplier")
-    ax2.set_xlabel("optimizer update (step) of the new run")
-    ax2.legend(fontsize=8)
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------- predict
 
 
-def read_curve(path: str, loss_key: str = "val_loss"):
-    """A recorded run as a :class:`~autowarm.theory.LossCurve`.
-
-    CSV: a header with ``lr`` and ``loss`` (optional ``step`` = updates done, 1-based; default
-    the row number); one row per update, ``loss`` measured after ``step`` updates (empty where
-    not measured). ``metrics.jsonl`` of ``autowarm train``: ``lr`` (first group) of each update
-    row, and ``loss_key`` (``val_loss``, measured after ``step`` updates, or ``train_loss``,
-    measured before update ``step``, i.e. after ``step - 1``).
-    """
-    from autowarm.theory import LossCurve
-
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
-    lrs: dict[int, float] = {}
-    losses: dict[int, float] = {}
-    if file.suffix == ".jsonl":
-        for line in file.read_text().splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            step = int(row["step"])
-            if row.get("lr") is not None:
-                lr = row["lr"]
-                lrs[step] = float(lr[0] if isinstance(lr, list) else lr)
-            if row.get(loss_key) is not None:
-                at = step - 1 if loss_key == "train_loss" else step
-                losses[at] = float(row[loss_key])
-    else:
-        with open(file, newline="") as fh:
-            reader = csv.DictReader(fh)
-            fields = [f.strip() for f in reader.fieldnames or []]
-            if "lr" not in fields or "loss" not in fields:
-                raise ValueError(f"{path}: a curve CSV needs 'lr' and 'loss' columns; got {fields}")
-            for i, row in enumerate(reader, start=1):
-                row = {k.strip(): (v or "").strip() for k, v in row.items()}
-                step = int(row["step"]) if row.get("step") else i
-                if row["lr"]:
-                    lrs[step] = float(row["lr"])
-                if row["loss"]:
-                    losses[step] = float(row["loss"])
-    if not lrs:
-        raise ValueError(f"no LRs in {path}")
-    n = max(lrs)
-    if sorted(lrs) != list(range(1, n + 1)):
-        raise ValueError(f"{path}: the LR of every update 1..{n} is needed")
-    steps = np.array(sorted(k for k in losses if 1 <= k <= n), dtype=np.int64)
-    return LossCurve(
-        np.array([lrs[k] for k in range(1, n + 1)]), steps, np.array([losses[k] for k in steps])
-    )
-
-
 def run_predict(args: argparse.Namespace) -> int:
     """Fit a law to ``--fit`` runs and predict the target schedule."""
     from autowarm.theory import fit_error, fit_law
+    from autowarm.theory.io import read_curve
     from autowarm.theory.laws import default_warmup
+    from autowarm.theory.plots import curve_steps, plot_predict
 
     curves = [read_curve(f, args.loss_key) for f in args.fit]
     for f, c in zip(args.fit, curves):
@@ -490,7 +361,7 @@ def run_predict(args: argparse.Namespace) -> int:
         name = f"{args.schedule} (lr {args.lr:g}, {args.steps} steps)"
     fit = fit_law(args.law, curves, huber=args.huber, decay=args.decay)
     # the laws describe the run after its warm-up (up to the first LR maximum)
-    steps = _curve_steps(lrs.size, start=default_warmup(lrs))
+    steps = curve_steps(lrs.size, start=default_warmup(lrs))
     pred = fit.predict(lrs, steps)
     out = {
         "law": fit.law,
@@ -533,41 +404,5 @@ def run_predict(args: argparse.Namespace) -> int:
         for i in np.unique(np.linspace(0, steps.size - 1, 11).round().astype(int)):
             print(f"{steps[i]}\t{pred[i]:.4f}")
     if args.plot:
-        _plot_predict(fit, curves, args.fit, lrs, steps, pred, target, name, args.plot)
+        plot_predict(fit, curves, args.fit, lrs, steps, pred, target, name, args.plot)
     return 0
-
-
-def _plot_predict(fit, curves, names, lrs, steps, pred, target, name, path) -> None:
-    from autowarm._plot import pyplot
-    from autowarm.theory.laws import default_warmup
-
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), dpi=120, sharex=True)
-    for i, (c, label) in enumerate(zip(curves, names)):
-        color = f"C{i + 1}"
-        keep = c.steps >= default_warmup(c.lrs)
-        ax1.plot(
-            c.steps[keep],
-            c.losses[keep],
-            ".",
-            ms=3,
-            color=color,
-            label=f"observed {Path(label).name}",
-        )
-        ts = _curve_steps(c.lrs.size, start=default_warmup(c.lrs))
-        ax1.plot(ts, fit.predict(c.lrs, ts), lw=1, color=color)
-        ax2.plot(np.arange(1, c.lrs.size + 1), c.lrs, lw=1, color=color)
-    if target is not None and target.steps.size:
-        ax1.plot(target.steps, target.losses, ".", ms=3, color="k", label="observed target")
-    ax1.plot(steps, pred, "--", lw=1.6, color="C0", label=f"predicted {name}")
-    ax2.plot(np.arange(1, lrs.size + 1), lrs, "--", lw=1.4, color="C0")
-    ax1.set_ylabel("loss")
-    ax1.set_title(f"{fit.law} law: fitted (solid) and predicted (dashed)")
-    ax1.legend(fontsize=7)
-    ax2.set_ylabel("learning rate")
-    ax2.set_xlabel("optimizer updates")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

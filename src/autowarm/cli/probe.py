@@ -74,8 +74,14 @@ def _defaults(optimizer: str) -> tuple[float | None, dict]:
 def config_from_args(args: argparse.Namespace):
     """The :class:`autowarm.train.RunConfig` of the probe's training run."""
     from autowarm.cli._args import key_values
+    from autowarm.optim import available
     from autowarm.train import DataConfig, RunConfig
 
+    # The optimizer name first: "unknown optimizer" is the error, not a missing --lr.
+    if args.optimizer not in available():
+        raise ValueError(
+            f"unknown optimizer {args.optimizer!r}; valid optimizers are {', '.join(available())}"
+        )
     lr, hparams = _defaults(args.optimizer)
     hparams.update(key_values(list(args.extra)))
     if args.lr is not None:

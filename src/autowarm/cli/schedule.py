@@ -30,14 +30,18 @@ def run(args: argparse.Namespace) -> int:
     """Build the schedule, then print and/or plot it."""
     from autowarm.cli._args import key_values
     from autowarm.schedules import from_spec, sample
-    from autowarm.schedules.registry import describe
+    from autowarm.schedules.registry import aliases, describe
 
     if args.list:
+        # An argument with a documented alias is listed as "alias or canonical".
         for name, params in describe().items():
-            print(f"{name}: {', '.join(params)}")
+            spelled = {c: f"{a} or {c}" for a, c in aliases(name).items()}
+            print(f"{name}: {', '.join(spelled.get(p, p) for p in params)}")
         return 0
     if not args.name or args.total_steps is None:
         raise ValueError("give a schedule NAME and --total-steps N (or --list)")
+    if args.total_steps < 1:
+        raise ValueError(f"--total-steps must be an integer >= 1; got {args.total_steps}")
     if args.every < 1:
         raise ValueError(f"--every must be >= 1; got {args.every}")
     schedule = from_spec(args.name, args.total_steps, **key_values(args.extra))
@@ -49,27 +53,7 @@ def run(args: argparse.Namespace) -> int:
         for k in range(0, args.total_steps, args.every):
             print(f"{k}\t{values[k]:.6g}")
     if args.plot:
+        from autowarm.theory.plots import plot_multipliers
+
         plot_multipliers({args.name: values}, args.plot)
     return 0
-
-
-def plot_multipliers(curves: dict, path: str, *, title: str = "LR schedule", marks=None) -> None:
-    """Plot multiplier curves (name -> array) with optional vertical marks (label -> step)."""
-    from autowarm._plot import pyplot
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=120)
-    for name, values in curves.items():
-        ax.plot(range(len(values)), values, label=name, lw=1.5)
-    for label, step in (marks or {}).items():
-        ax.axvline(step, color="gray", ls="--", lw=1)
-        ax.annotate(label, (step, 1.0), textcoords="offset points", xytext=(3, -12), fontsize=8)
-    ax.set_xlabel("optimizer update (step)")
-    ax.set_ylabel("LR multiplier")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if len(curves) > 1:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

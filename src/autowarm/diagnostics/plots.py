@@ -5,7 +5,6 @@ matplotlib is optional (``pip install 'autowarm[plot]'``); it is imported when a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from autowarm._plot import pyplot
 from autowarm.diagnostics.fit import select_window
+from autowarm.runlog import read_metrics
 
 
 def plot_probe(result: Mapping, path: str | Path) -> Path:
@@ -69,11 +69,15 @@ METRICS = ("relative_update", "angular_update", "rrc", "update_norm")
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """The records of an ``update_size.jsonl`` file (or of a run directory holding one)."""
+    """The records of an ``update_size.jsonl`` file (or of a run directory holding one).
+
+    Read by :func:`autowarm.runlog.read_metrics`: a torn last line is dropped with a warning, a
+    corrupt line elsewhere raises ``ValueError`` naming the file and line.
+    """
     p = Path(path)
     if p.is_dir():
         p = p / "update_size.jsonl"
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    return read_metrics(p)
 
 
 def plot_update_sizes(

@@ -1,11 +1,15 @@
 """Pure LR schedules: ``step -> multiplier`` factories, combinators and the adaptive warm-up.
 
-No torch here (STYLE.md): everything is plain Python and numpy, so schedules can be planned,
-plotted and tested without a model. ``step`` counts optimizer updates already taken (``f(0)``
-scales the first update); pieces are end-inclusive (see :mod:`autowarm.schedules.pieces`).
+No torch here: everything is plain Python and numpy, so schedules can be planned, plotted and
+tested without a model, and any layer can import them. ``step`` counts optimizer updates already
+taken: ``f(k)`` is the multiplier of update ``k + 1`` (torch's ``last_epoch``, optax's ``count``);
+pieces are end-inclusive (see :mod:`autowarm.schedules.pieces`). One vocabulary
+(:data:`VOCABULARY`): ``*_steps`` count updates, ``*_frac`` are fractions of ``total_steps``,
+``min_lr_factor`` is the floor, ``decay`` the decay shape; documented aliases (:data:`ALIASES`)
+keep the spellings of torch and of the WSD papers working.
 
 >>> from autowarm import schedules
->>> s = schedules.wsd(total_steps=100, warmup_steps=10, cooldown_frac=0.2)
+>>> s = schedules.wsd(total_steps=100, warmup_steps=10, decay_frac=0.2)
 >>> s(0), s(9), s(50), s(99)
 (0.1, 1.0, 1.0, 0.0)
 """
@@ -25,7 +29,9 @@ from autowarm.schedules.pieces import (
     sequence,
 )
 from autowarm.schedules.presets import (
+    ALIASES,
     DECAY_SHAPES,
+    VOCABULARY,
     WARMUP_SHAPES,
     constant,
     cos_inf,
@@ -51,6 +57,7 @@ from autowarm.schedules.registry import (
     from_spec,
     parse_spec,
     sample,
+    validate_spec,
 )
 from autowarm.schedules.special import Cyclic, OneCycle, PowerLaw, UntunedWarmup
 
@@ -65,9 +72,11 @@ def tabulated(values) -> Tabulated:
 
 
 __all__ = [
+    "ALIASES",
     "DECAY_SHAPES",
     "NORMS",
     "SCHEDULES",
+    "VOCABULARY",
     "WARMUP_SHAPES",
     "AdaptiveWarmupSchedule",
     "Constant",
@@ -106,6 +115,7 @@ __all__ = [
     "sample",
     "sequence",
     "tabulated",
+    "validate_spec",
     "warmup_cosine",
     "warmup_decay",
     "warmup_ramp",

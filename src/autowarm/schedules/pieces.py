@@ -121,13 +121,13 @@ class Ramp:
         return self.start + (self.end - self.start) * curve_value(self.curve, p, self.param)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class InverseSqrt:
-    """Inverse-square-root decay from ``start``: ``f(j) = start * sqrt(timescale / (timescale + j + 1))``.
+    """Inverse-square-root decay from ``start``: ``f(j) = max(start * sqrt(timescale / (timescale + j + 1)), m)``.
 
     Seen from the end of a warm-up of ``timescale`` steps, this is the classic ``1/sqrt(step)``
-    schedule of Vaswani et al. (arXiv 1706.03762) normalised to 1 at the peak. It never ends; a
-    floor ``min_value`` stops it (reached, then held).
+    schedule of Vaswani et al. (arXiv 1706.03762) normalised to 1 at the peak. It never ends; the
+    floor ``m = min_lr_factor`` (alias ``min_value``, default 0) stops it (reached, then held).
 
     >>> d = InverseSqrt(timescale=3)
     >>> [round(d(j), 4) for j in range(4)]
@@ -135,18 +135,29 @@ class InverseSqrt:
     """
 
     timescale: float
-    start: float = 1.0
-    min_value: float = 0.0
+    start: float
+    min_lr_factor: float
 
-    def __post_init__(self) -> None:
-        v.real("timescale", self.timescale, low=0.0, low_open=True)
-        v.real("start", self.start, low=0.0)
-        v.real("min_value", self.min_value, low=0.0, high=self.start)
+    def __init__(
+        self,
+        timescale: float,
+        start: float = 1.0,
+        min_lr_factor: float | None = None,
+        *,
+        min_value: float | None = None,
+    ) -> None:
+        floor, label = v.alias("min_lr_factor", min_lr_factor, "min_value", min_value, 0.0)
+        v.real("timescale", timescale, low=0.0, low_open=True)
+        v.real("start", start, low=0.0)
+        v.real(label, floor, low=0.0, high=start)
+        object.__setattr__(self, "timescale", timescale)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "min_lr_factor", floor)
 
     def __call__(self, step: int) -> float:
         j = v.step_arg(step)
         return max(
-            self.start * math.sqrt(self.timescale / (self.timescale + j + 1)), self.min_value
+            self.start * math.sqrt(self.timescale / (self.timescale + j + 1)), self.min_lr_factor
         )
 
 

@@ -1,7 +1,10 @@
 """Schedules that are not plain ramps: torch's OneCycleLR and CyclicLR maths, untuned warm-up, power law.
 
 These reproduce well-known formulas exactly (parity-tested against ``torch.optim.lr_scheduler``
-where torch has them) and return multipliers of the peak LR.
+where torch has them) and return multipliers of the peak LR. :class:`OneCycle` keeps the argument
+names of ``OneCycleLR`` (``pct_start``, ``div_factor``, ``final_div_factor``) because it *is* that
+scheduler; the factory :func:`autowarm.schedules.onecycle` also speaks the package vocabulary
+(``warmup_frac``, ``min_lr_factor``).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class OneCycle:
         v.real("div_factor", self.div_factor, low=1.0)
         v.real("final_div_factor", self.final_div_factor, low=1.0)
         v.choice("anneal", self.anneal, ("cos", "linear"))
+        v.flag("three_phase", self.three_phase)
         end1 = float(self.pct_start * self.total_steps) - 1
         if end1 <= 0:
             raise ValueError(
@@ -83,22 +87,23 @@ class Cyclic:
 
     With ``c = floor(1 + k / (up + down))`` and ``x = 1 + k / (up + down) - c``, the height is
     ``x / r`` while ``x <= r = up / (up + down)`` and ``(x - 1) / (r - 1)`` after; the multiplier is
-    ``base + (1 - base) * height * scale`` with ``scale = 1`` (triangular), ``1 / 2**(c - 1)``
-    (triangular2) or ``gamma**k`` (exp_range). ``base = base_lr / max_lr > 0`` so no update runs at 0.
+    ``m + (1 - m) * height * scale`` with ``scale = 1`` (triangular), ``1 / 2**(c - 1)``
+    (triangular2) or ``gamma**k`` (exp_range). The floor ``m = min_lr_factor`` is torch's
+    ``base_lr / max_lr``; it must be > 0 so no update runs at 0.
 
-    >>> s = Cyclic(base_factor=0.1, step_size_up=2, step_size_down=2)
+    >>> s = Cyclic(min_lr_factor=0.1, step_size_up=2, step_size_down=2)
     >>> [round(s(k), 3) for k in range(6)]
     [0.1, 0.55, 1.0, 0.55, 0.1, 0.55]
     """
 
-    base_factor: float
+    min_lr_factor: float
     step_size_up: int
     step_size_down: int | None = None
     mode: str = "triangular"
     gamma: float = 1.0
 
     def __post_init__(self) -> None:
-        v.real("base_factor", self.base_factor, low=0.0, high=1.0, low_open=True)
+        v.real("min_lr_factor", self.min_lr_factor, low=0.0, high=1.0, low_open=True)
         v.steps("step_size_up", self.step_size_up, minimum=1)
         if self.step_size_down is not None:
             v.steps("step_size_down", self.step_size_down, minimum=1)
@@ -120,7 +125,7 @@ class Cyclic:
             scale = 1.0 / (2.0 ** (cycle - 1))
         else:
             scale = self.gamma**k
-        return self.base_factor + (1.0 - self.base_factor) * height * scale
+        return self.min_lr_factor + (1.0 - self.min_lr_factor) * height * scale
 
 
 @dataclass(frozen=True)

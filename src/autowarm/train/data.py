@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from autowarm._extras import require
 from autowarm.train import corpus
 from autowarm.train.tokenizer import TOKENIZERS, get_tokenizer, token_dtype
 
@@ -190,8 +191,9 @@ def split_train_val(n_docs: int, val_frac: float, seed: int) -> tuple[np.ndarray
     """
     if n_docs < 2:
         raise ValueError(
-            f"a train/validation split needs at least 2 documents; got {n_docs}. Use more text, "
-            f"or a smaller --doc-chars so that blank lines cut it into documents"
+            f"a train/validation split needs at least 2 documents; got {n_docs}. Give more text "
+            f"(several files, or paragraphs separated by blank lines), or in Python a smaller "
+            f"DataConfig(doc_chars=...), the length paragraphs are joined up to"
         )
     perm = np.random.default_rng(seed).permutation(n_docs)
     n_val = min(n_docs - 1, max(1, round(val_frac * n_docs)))
@@ -199,12 +201,7 @@ def split_train_val(n_docs: int, val_frac: float, seed: int) -> tuple[np.ndarray
 
 
 def _hf_documents(source: str, cfg: DataConfig) -> tuple[list[str], str]:
-    try:
-        import datasets
-    except ImportError as err:
-        raise ImportError(
-            "Hugging Face sources need the datasets package: pip install 'autowarm[hub]'"
-        ) from err
+    datasets = require("datasets", "hub", f"the Hugging Face source {source!r}")
     _, repo, *rest = source.split(":")
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         raise ConnectionError(f"{source}: Hugging Face offline mode is set and nothing is cached")

@@ -7,6 +7,7 @@ initialises nothing.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -66,12 +67,19 @@ def teardown(info: DistInfo, *, clean: bool = True) -> None:
 
     After a clean run every rank first meets at a barrier, so that none closes its connections
     while another still completes a collective (gloo aborts the process then). After an error
-    there is no barrier: the other ranks may never reach it.
+    there is no barrier: the other ranks may never reach it. Before the group is destroyed,
+    unreachable objects that still hold it (a ``DistributedDataParallel`` module's reducer sits
+    in a reference cycle) are collected, so the group and its worker threads are released here,
+    in order, and not during interpreter shutdown, where a gloo thread still alive aborts the
+    process ("terminate called without an active exception"). Call it after dropping your own
+    references to the model wrapper.
     """
     if info.initialized_here and dist.is_initialized():
         if clean:
             barrier(info)
+        gc.collect()
         dist.destroy_process_group()
+        gc.collect()
 
 
 def barrier(info: DistInfo) -> None:

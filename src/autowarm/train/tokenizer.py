@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autowarm._extras import require
+
 TOKENIZERS = ("byte", "bpe", "gpt2")
 _CHUNK_CHARS = 100_000  # encode in ~100 kB pieces: one huge encode() call is much slower
 
@@ -98,12 +100,7 @@ class GPT2Tokenizer:
     eot = 50256
 
     def __init__(self) -> None:
-        try:
-            import tiktoken
-        except ImportError as err:
-            raise ImportError(
-                "the gpt2 tokenizer needs tiktoken: pip install 'autowarm[gpt2]'"
-            ) from err
+        tiktoken = require("tiktoken", "gpt2", "the gpt2 tokenizer")
         try:
             self._enc = tiktoken.get_encoding("gpt2")
         except Exception as err:  # tiktoken raises requests' errors when offline
@@ -176,10 +173,4 @@ def _chunks(texts: Sequence[str]):
 
 
 def _import_tokenizers():
-    try:
-        import tokenizers
-    except ImportError as err:
-        raise ImportError(
-            "the bpe tokenizer needs Hugging Face tokenizers: pip install 'autowarm[bpe]'"
-        ) from err
-    return tokenizers
+    return require("tokenizers", "bpe", "the bpe tokenizer")
