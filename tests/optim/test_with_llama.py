@@ -31,7 +31,8 @@ def test_llama_groups_and_muon_kappa(tied):
 def test_one_training_step_on_llama(name):
     torch.manual_seed(0)
     model = model_mod.LLaMA(model_mod.model_config("tiny"))
-    opt = build(name, model, lr=1e-3)
+    lr = None if OPTIMIZERS[name].lr_free else 1e-3  # None: the LR-free default 1.0
+    opt = build(name, model, lr=lr)
     idx = torch.randint(0, 256, (2, 16))
     before = [p.detach().clone() for p in model.parameters()]
     model(idx, idx).backward()

@@ -32,7 +32,7 @@ import math
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction
+from autowarm.optim._base import LMOOptimizer
 from autowarm.optim.newton_schulz import (
     NS_COEFFICIENTS,
     NS_DTYPES,
@@ -85,10 +85,12 @@ def muon_update(
     ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
     ns_steps: int = NS_STEPS,
     ns_eps: float = NS_EPS,
-    ns_dtype: torch.dtype = torch.bfloat16,
+    ns_dtype: torch.dtype | str = torch.bfloat16,
     scale: str = "keller",
 ) -> None:
     """One Muon step on ``param`` in place; ``momentum_buffer`` (zeros at first) updated in place.
+
+    ``ns_dtype`` is a torch dtype or its name (``"bfloat16"``, ``"float32"``, ``"float64"``).
 
     >>> w = torch.zeros(4, 2); buf = torch.zeros(4, 2)
     >>> muon_update(w, torch.ones(4, 2), buf, lr=0.1, weight_decay=0.0, momentum=0.9,
@@ -99,8 +101,9 @@ def muon_update(
     shape = matrix_shape(param)
     momentum_buffer.lerp_(grad, 1 - momentum)
     u = grad.lerp(momentum_buffer, momentum) if nesterov else momentum_buffer
+    dtype = NS_DTYPES[ns_dtype] if isinstance(ns_dtype, str) else ns_dtype
     o = orthogonalize(
-        u.reshape(shape), coefficients=ns_coefficients, steps=ns_steps, eps=ns_eps, dtype=ns_dtype
+        u.reshape(shape), coefficients=ns_coefficients, steps=ns_steps, eps=ns_eps, dtype=dtype
     )
     param.mul_(1 - lr * weight_decay)
     param.add_(o.view(param.shape), alpha=-lr * scale_factor(scale, shape))
@@ -134,6 +137,8 @@ class Muon(LMOOptimizer):
     """
 
     NORM = "spectral"
+    UPDATE = staticmethod(muon_update)
+    BUFFERS = ("momentum_buffer",)
 
     def __init__(
         self,
@@ -146,28 +151,26 @@ class Muon(LMOOptimizer):
         ns_steps: int = NS_STEPS,
         ns_eps: float = NS_EPS,
         ns_dtype: str = "bfloat16",
-        scale: str = "keller",
-        betas: tuple[float, float] = (0.9, 0.999),
+        scale: str = "moonlight",
+        betas: tuple[float, float] = (0.8, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "weight_decay": weight_decay,
-            "momentum": momentum,
-            "nesterov": nesterov,
-            "ns_coefficients": tuple(ns_coefficients),
-            "ns_steps": ns_steps,
-            "ns_eps": ns_eps,
-            "ns_dtype": ns_dtype,
-            "scale": _SCALE_ALIASES.get(scale, scale),
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
-            "eps": eps,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr=lr,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            nesterov=nesterov,
+            ns_coefficients=tuple(ns_coefficients),
+            ns_steps=ns_steps,
+            ns_eps=ns_eps,
+            ns_dtype=ns_dtype,
+            scale=scale,
+            betas=betas,
+            eps=eps,
+        )
 
     def _check_group(self, group: dict) -> None:
-        check_fraction("momentum", group["momentum"])
-        check_bool("nesterov", group["nesterov"])
         if isinstance(group["ns_dtype"], torch.dtype):  # store the name: plain state_dict values
             group["ns_dtype"] = str(group["ns_dtype"]).removeprefix("torch.")
         check_ns(group["ns_coefficients"], group["ns_steps"], group["ns_eps"], group["ns_dtype"])
@@ -176,25 +179,6 @@ class Muon(LMOOptimizer):
             raise ValueError(f"scale must be one of {', '.join(SCALES)}; got {group['scale']!r}")
         for p in group["params"]:
             matrix_shape(p)  # rejects 0-D/1-D parameters up front
-
-    def _init_state(self, param: Tensor, group: dict) -> dict:
-        return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
-
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        muon_update(
-            param,
-            grad,
-            state["momentum_buffer"],
-            lr=lr,
-            weight_decay=group["weight_decay"],
-            momentum=group["momentum"],
-            nesterov=group["nesterov"],
-            ns_coefficients=group["ns_coefficients"],
-            ns_steps=group["ns_steps"],
-            ns_eps=group["ns_eps"],
-            ns_dtype=NS_DTYPES[group["ns_dtype"]],
-            scale=group["scale"],
-        )
 
 
 __all__ = ["SCALES", "Muon", "matrix_shape", "muon_update", "scale_factor"]
