@@ -38,7 +38,7 @@ def run_bench(
         plan_options: which runs: the keyword arguments of :func:`autowarm.bench.sweep.plan`
             (``optimizers``, ``seeds``, ``steps``, ``quick``, ``fstar_sweep``, ``fstar_offsets``,
             ``warmup_steps``, ``adaptive``, ``adaptive_modes``, ``calibrations``, ``lr_factors``,
-            ``threads``, ``model``, ``data``).
+            ``baselines``, ``threads``, ``model``, ``data``).
 
     Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the
     ``report`` path and ``wall_time_s`` of this invocation.

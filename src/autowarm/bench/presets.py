@@ -10,7 +10,10 @@ arm; only the LR schedule differs between arms of one optimizer. Arms:
   the paper's D* rule, switch on the first loss below ``f* + D*``);
 - ``adaptive``: autowarm's default mode of the same scheduler (bias-corrected EMA of the loss).
 
-Both adaptive arms use the same peak LR, ``div_factor`` and cosine decay as the grid.
+Both adaptive arms use the same peak LR, ``div_factor`` and cosine decay as the grid. Further
+arms (:mod:`autowarm.bench.sweep`): ``adaptive-calibrated``, an f* sweep, and the warm-up-free /
+LR-free baselines run beside AdamW (``BASELINES``); every arm can run at several peak LRs
+(``lr_factors``, multiples of :attr:`OptimizerSetup.lr`).
 """
 
 from __future__ import annotations

@@ -17,11 +17,17 @@ at its best LR against the best (LR, warm-up) cell of the grid, paired by seed, 
 answer needed), every arm's LR sensitivity (:func:`autowarm.bench.stats.lr_sensitivity`, with
 diverged runs counted at the initial loss ``ln(vocabulary size)``) and the plot of final loss
 against peak LR (``final_loss_vs_lr.png``, log x, one line per warm-up length and per arm).
+
+Baseline arms (``autowarm bench --baselines``: Schedule-Free AdamW, Prodigy, D-Adaptation Adam,
+RAdam) sit in AdamW's tables like any other arm (paired against the best and median grid points,
+and the default adaptive mode minus each of them); a final section lists every arm's optimizer,
+peak LR(s), schedule and the hyperparameters its optimizer was built with.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -277,6 +283,57 @@ def _plot_losses_vs_lr(lr_tables: dict[str, dict], path: Path) -> None:
     plt.close(fig)
 
 
+def arm_settings(results: list[dict]) -> list[dict]:
+    """What each arm ran: optimizer, peak LR(s), schedule and hyperparameters, one row per arm.
+
+    The hyperparameters are those the optimizer was built with (recorded by the runner from
+    ``optimizer.defaults``), or, for results that do not record them, the bench's optimizer
+    arguments. Grid arms share one row (their schedules differ only in the warm-up length).
+    Only arms whose runs record their config are listed.
+    """
+    rows: dict[tuple[str, str], dict] = {}
+    for r in results:
+        cfg = r.get("config")
+        if not isinstance(cfg, dict):
+            continue
+        key = (r["optimizer"], r["arm"])
+        row = rows.setdefault(
+            key,
+            {
+                "table": r["optimizer"],
+                "arm": r["arm"],
+                "optimizer": cfg.get("optimizer", r["optimizer"]),
+                "lrs": set(),
+                "schedule": cfg.get("schedule", ""),
+                "hparams": r.get("optimizer_hparams") or cfg.get("optimizer_args") or {},
+            },
+        )
+        if isinstance(cfg.get("lr"), (int, float)):
+            row["lrs"].add(float(cfg["lr"]))
+        if r["arm"] == "grid":
+            row["schedule"] = re.sub(r"warmup_steps=\d+", "warmup_steps=W", row["schedule"])
+    return [rows[k] for k in sorted(rows)]
+
+
+def _settings_section(settings: list[dict]) -> list[str]:
+    if not settings:
+        return []
+    lines = [
+        "## Arms and their hyperparameters",
+        "",
+        "| table | arm | optimizer | peak LR | schedule | optimizer hyperparameters |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in settings:
+        lrs = ", ".join(f"{x:g}" for x in sorted(row["lrs"])) or "–"
+        hp = ", ".join(f"{k}={v}" for k, v in sorted(row["hparams"].items())) or "–"
+        lines.append(
+            f"| {row['table']} | {row['arm']} | {row['optimizer']} | {lrs} | "
+            f"`{row['schedule']}` | {hp} |"
+        )
+    return [*lines, ""]
+
+
 def _fmt_diff(d) -> str:
     if d is None or d.n == 0:
         return "–"
@@ -290,6 +347,7 @@ def render_markdown(
     tables: dict[str, dict],
     plots: list[str],
     lr_tables: dict[str, dict] | None = None,
+    settings: list[dict] | None = None,
 ) -> str:
     """The report's markdown text (``lr_tables``: :func:`lr_table` of optimizers with an LR axis)."""
     meta = store.read_meta()
@@ -332,16 +390,27 @@ def render_markdown(
                 f"| {arm} | {e['loss']} | {ends} | {_fmt_diff(e['vs_best'])} | "
                 f"{_fmt_diff(e['vs_median'])} | {e['runs']} |"
             )
-        if t.get("default_vs"):
+        vs = t.get("default_vs") or {}
+        modes = {a: d for a, d in vs.items() if a.startswith("adaptive")}
+        others = {a: d for a, d in vs.items() if a not in modes}
+        if modes:
             lines += [
                 "",
                 "The default mode (`adaptive`) minus each other adaptive arm, paired by seed: "
-                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(t["default_vs"].items()))
+                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(modes.items()))
+                + ".",
+            ]
+        if others:
+            lines += [
+                "",
+                "The default mode (`adaptive`) minus each baseline, paired by seed: "
+                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(others.items()))
                 + ".",
             ]
         lines.append("")
     for opt, lt in (lr_tables or {}).items():
         lines += _lr_section(opt, lt)
+    lines += _settings_section(settings or [])
     if plots:
         lines += ["## Plots", ""]
         lines += [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
@@ -360,6 +429,10 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
         "adaptive-faithful": "tab:green",
         "adaptive-calibrated": "tab:orange",
         "adaptive-paper-ramp": "tab:brown",
+        "schedulefree-adamw": "tab:purple",
+        "prodigy": "tab:pink",
+        "dadapt-adam": "tab:olive",
+        "radam": "tab:cyan",
     }
     for ax, (opt, t) in zip(axes[0], tables.items()):
         ws = list(t["grid"])
@@ -533,7 +606,9 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
         made += [str(root / "loss_curves.png"), str(root / "lr_curves.png")]
         if _plot_fstar(fstar, root / "fstar_sweep.png"):
             made.append(str(root / "fstar_sweep.png"))
-    text = render_markdown(store, tables, made, lr_tables) + "\n".join(_fstar_table(fstar))
+    settings = arm_settings([r for r in results if r["arm"] != "fstar"])
+    text = render_markdown(store, tables, made, lr_tables, settings)
+    text += "\n".join(_fstar_table(fstar))
     out = Path(root) / "report.md"
     out.write_text(text)
     return out

@@ -73,7 +73,20 @@ class _SchedulerRecord:
         self.record = {
             "delta_star": getattr(sched, "delta_star", None),
             "phase": getattr(sched, "phase", None),
+            "optimizer_class": type(ctx.optimizer).__module__ + "." + type(ctx.optimizer).__name__,
+            "optimizer_hparams": _plain(ctx.optimizer.defaults),
         }
+
+
+def _plain(defaults: dict) -> dict:
+    """The optimizer's hyperparameters that are plain JSON values (numbers, strings, tuples)."""
+    out = {}
+    for key, value in sorted(defaults.items()):
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            out[key] = value
+        elif isinstance(value, (tuple, list)) and all(isinstance(v, (int, float)) for v in value):
+            out[key] = list(value)
+    return out
 
 
 def _steps_done(run_dir: Path) -> int:

@@ -34,12 +34,26 @@ ADAPTIVE_MODES: dict[str, dict[str, object]] = {
 DEFAULT_MODES = ("adaptive-faithful", "adaptive")  # the adaptive arms run unless told otherwise
 
 
+# Warm-up-free and learning-rate-free baselines (``--baselines``), compared with the AdamW arms:
+# same model, data, batch, budget, clip and seeds; their own optimizer's hyperparameters (the
+# registry's, i.e. their authors' recommendations). name -> (schedule kind, has an LR axis):
+# "cosine" is the grid's decay without warm-up, "constant" is Schedule-Free's (it replaces the
+# decay by averaging; its own warm-up is its ``warmup_steps`` argument, set from the run length).
+BASELINES: dict[str, tuple[str, bool]] = {
+    "schedulefree-adamw": ("constant", True),  # over the LR axis, from AdamW's LR
+    "prodigy": ("cosine", False),  # LR-free: lr 1.0, once per seed
+    "dadapt-adam": ("cosine", False),  # LR-free: lr 1.0, once per seed
+    "radam": ("cosine", True),  # AdamW's LR (and the LR axis), no warm-up
+}
+BASELINE_REFERENCE = "adamw"  # the preset optimizer whose LR, table and seeds the baselines share
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One benchmark run: which optimizer, which arm, which seed, and its training config."""
 
-    optimizer: str  # optimizer registry name
-    arm: str  # "grid", "adaptive-faithful", "adaptive" or "fstar"
+    optimizer: str  # the preset optimizer whose table the run is in (a baseline: "adamw")
+    arm: str  # "grid", an adaptive mode, "adaptive-calibrated", "fstar" or a baseline name
     seed: int  # fixes init and data order
     warmup_steps: int | None  # the grid arm's fixed warm-up length; None for adaptive arms
     target_loss: float | None  # f* of adaptive arms; None for grid arms
@@ -117,6 +131,7 @@ class SweepOptions:
     fstar_offsets: tuple[float, ...] = ()  # an f* sweep's offsets; empty = no sweep
     calibrations: tuple[tuple[str, str], ...] = ()  # (optimizer, probe.json) pairs
     lr_factors: tuple[float, ...] = (1.0,)  # peak LRs as multiples of each optimizer's LR
+    baselines: tuple[str, ...] = ()  # keys of BASELINES, run beside the AdamW arms
     threads: int = 1  # torch threads per run
     model: str = "cpu"  # model preset of every run
     data: object = None  # autowarm.train.DataConfig of every run; None = the default corpus
@@ -142,6 +157,7 @@ class SweepOptions:
         adaptive_modes: Sequence[str] | None = None,
         calibrations: dict[str, str] | None = None,
         lr_factors: Sequence[float] | None = None,
+        baselines: Sequence[str] | None = None,
         threads: int = 1,
         model: str | None = None,
         data: object = None,
@@ -160,7 +176,8 @@ class SweepOptions:
         total = steps or (bench.quick_steps if quick else None) or bench.steps
         grid = _grid(bench, warmup_steps, total, quick)
         modes = _modes(adaptive, adaptive_modes, fstar_sweep)
-        if not fstar_sweep and not grid and not modes:
+        extra = _baselines(bench, baselines, fstar_sweep, names)
+        if not fstar_sweep and not grid and not modes and not extra:
             raise ValueError("nothing to run: an empty grid and no adaptive arms")
         return cls(
             optimizers=names,
@@ -171,6 +188,7 @@ class SweepOptions:
             fstar_offsets=offsets if fstar_sweep else (),
             calibrations=tuple(sorted((calibrations or {}).items())),
             lr_factors=_lr_factors(lr_factors),
+            baselines=extra,
             threads=threads,
             model=_model(bench, model),
             data=_data(bench, data),
@@ -242,6 +260,41 @@ def _modes(adaptive: bool, adaptive_modes, fstar_sweep: bool) -> tuple[str, ...]
     return modes if adaptive and not fstar_sweep else ()
 
 
+def _baselines(bench: BenchPreset, baselines, fstar_sweep: bool, optimizers) -> tuple[str, ...]:
+    if baselines is None:
+        return ()
+    names = tuple(dict.fromkeys(baselines))
+    bad = [b for b in names if b not in BASELINES]
+    if bad:
+        raise ValueError(
+            f"unknown baseline(s) {', '.join(map(repr, bad))}; valid: {', '.join(BASELINES)}"
+        )
+    if names and fstar_sweep:
+        raise ValueError("baselines (--baselines) do not go with fstar_sweep")
+    if names and BASELINE_REFERENCE not in optimizers:
+        raise ValueError(
+            f"baselines are compared with the {BASELINE_REFERENCE} arms: add "
+            f"{BASELINE_REFERENCE} to optimizers (with --warmup-steps '' --no-adaptive to add "
+            f"baselines alone to a directory that holds them)"
+        )
+    if names and BASELINE_REFERENCE not in bench.optimizers:
+        raise ValueError(
+            f"baselines run at the {BASELINE_REFERENCE} settings of the preset, and preset "
+            f"{bench.name!r} has none; use a preset with {BASELINE_REFERENCE}"
+        )
+    from autowarm._extras import MissingExtraError
+    from autowarm.optim import spec
+
+    for name in names:  # a missing package fails here, before any run starts
+        try:
+            spec(name).optimizer_class()
+        except MissingExtraError:
+            raise
+        except ImportError as err:
+            raise MissingExtraError(f"baseline {name!r}: {err}") from None
+    return names
+
+
 def _lr_factors(lr_factors) -> tuple[float, ...]:
     factors = (1.0,) if lr_factors is None else tuple(lr_factors)
     if not factors or not _finite_numbers(factors) or any(f <= 0 for f in factors):
@@ -296,6 +349,10 @@ def plan(bench: BenchPreset, out: str | Path, **options) -> list[RunSpec]:
               ``(K0, K1, K2)`` (descent window, refitted at the preset's f*);
             - ``lr_factors``: run every arm at each of these multiples of the optimizer's
               preset LR (default ``(1,)``: the preset's LR, run ids without a factor);
+            - ``baselines``: keys of :data:`BASELINES`, each run beside the AdamW arms (in
+              AdamW's table, run id ``adamw__<baseline>[-lrx<f>]__s<seed>``) with its own
+              optimizer at the registry's hyperparameters: an LR-free one at lr 1.0 once per
+              seed, the others at AdamW's LR times each factor;
             - ``threads``: torch threads per run;
             - ``model``: a model preset replacing the benchmark preset's;
             - ``data``: an :class:`autowarm.train.DataConfig` replacing the preset's data.
@@ -323,7 +380,33 @@ def expand(bench: BenchPreset, opts: SweepOptions, out: str | Path) -> list[RunS
                     cfg = _run_config(bench, opts, name, setup, factor, schedule, f, seed)
                     cfg = cfg.replace(out=str(root / spec.run_id))
                     specs.append(RunSpec(name, arm, seed, w, f, cfg, lr_factor=factor))
+        specs += _baseline_runs(bench, opts, seed, root)
     return specs
+
+
+def _baseline_runs(bench: BenchPreset, opts: SweepOptions, seed: int, root: Path) -> list[RunSpec]:
+    """One seed's baseline runs: an LR-free baseline once (lr 1.0), the others at every factor."""
+    if not opts.baselines:
+        return []
+    from autowarm.optim import run_hyperparameters
+
+    ref = bench.optimizers[BASELINE_REFERENCE]
+    out = []
+    for name in opts.baselines:
+        kind, has_lr = BASELINES[name]
+        schedule = (
+            "constant" if kind == "constant" else grid_schedule(0, ref, bench.final_div_factor)
+        )
+        for factor in opts.lr_factors if has_lr else (1.0,):
+            spec = RunSpec(BASELINE_REFERENCE, name, seed, None, None, None, lr_factor=factor)
+            cfg = _run_config(bench, opts, name, ref, factor, schedule, None, seed)
+            cfg = cfg.replace(
+                lr=ref.lr * factor if has_lr else 1.0,
+                optimizer_args=run_hyperparameters(name, opts.steps),
+                out=str(root / spec.run_id),
+            )
+            out.append(RunSpec(BASELINE_REFERENCE, name, seed, None, None, cfg, lr_factor=factor))
+    return out
 
 
 # An arm of one optimizer at one LR: (arm name, grid warm-up steps, f*, schedule spec).

@@ -61,6 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated multiples of each optimizer's preset peak LR; every arm runs at "
         "each (default: 1; runs at other factors have lrx<factor> in their run id)",
     )
+    p.add_argument(
+        "--baselines",
+        help="comma-separated warm-up-free / LR-free optimizers run beside the AdamW arms: "
+        "schedulefree-adamw, prodigy, dadapt-adam, radam (needs pip install "
+        "'autowarm[baselines]')",
+    )
     p.add_argument("--jobs", type=int, help="parallel runs (default: CPU cores)")
     p.add_argument("--threads", type=int, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
@@ -113,6 +119,7 @@ def _run(args: argparse.Namespace, run_bench, opts: list | None, command: str) -
         adaptive_modes=_split(args.adaptive_modes, str.strip, "--adaptive-modes", "names"),
         calibrations=_calibrations(args.calibration),
         lr_factors=_split(args.lr_factors, float, "--lr-factors", "numbers"),
+        baselines=_split(args.baselines, str.strip, "--baselines", "names"),
         model=args.model,
         data=_data(args),
         jobs=args.jobs,
