@@ -124,7 +124,8 @@ PRESETS: dict[str, BenchPreset] = {
 }
 
 # Paper scale (GPUs, FineWeb, GPT-2 tokens): 124M/210M LLaMA, batch 256 x 512 tokens, 8K updates,
-# the paper's scripts' LRs, div factors and f* (adaptive_warmup.md sections 4-5).
+# and the LRs, div factors and f* of the training scripts published with Riabinin et al. 2026
+# (arXiv 2602.05813) for each optimizer and model size.
 PRESETS["paper-124m"] = BenchPreset(
     name="paper-124m",
     model="llama-124m",
