@@ -27,6 +27,7 @@ import traceback
 from pathlib import Path
 
 from autowarm.bench.store import ResultStore, collect_result
+from autowarm.runlog import metrics_path
 
 
 class BenchInterrupted(KeyboardInterrupt):
@@ -90,9 +91,13 @@ def _plain(defaults: dict) -> dict:
 
 
 def _steps_done(run_dir: Path) -> int:
-    """Updates a running run has logged so far (lines of its metrics file)."""
+    """Updates a running run has logged so far (lines of its metrics file; a progress estimate).
+
+    Counts lines without parsing them (this runs while the run is writing): the format belongs to
+    :mod:`autowarm.runlog`, whose ``metrics_path`` names the file.
+    """
     try:
-        with open(run_dir / "metrics.jsonl", "rb") as f:
+        with open(metrics_path(run_dir), "rb") as f:
             return sum(1 for _ in f)
     except OSError:
         return 0

@@ -31,6 +31,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from autowarm.runlog import metrics_path, read_metrics
+
 # RunConfig fields that say how a run executes, not what it computes: never compared.
 EXECUTION_FIELDS = ("out", "resume", "threads", "log_every", "checkpoint_every", "device")
 # DataConfig fields that say where caches live, not which tokens: never compared.
@@ -293,12 +295,8 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
     """
     run_dir = Path(run_dir)
     steps, losses, mults = [], [], []
-    metrics = run_dir / "metrics.jsonl"
-    if metrics.is_file():
-        for line in metrics.read_text().splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
+    if metrics_path(run_dir).is_file():
+        for row in read_metrics(run_dir):
             if "train_loss" in row:
                 steps.append(int(row["step"]))
                 losses.append(_num(row["train_loss"]))
