@@ -16,11 +16,19 @@ from autowarm._version import __version__
 _LAZY = {
     "AdaptiveWarmup": "autowarm.lr",
     "FixedSchedule": "autowarm.lr",
+    "MissingExtraError": "autowarm._extras",
     "build_optimizer": "autowarm.optim",
 }
 _SUBPACKAGES = ("schedules", "theory", "lr", "optim", "diagnostics", "train", "bench")
 
-__all__ = ["AdaptiveWarmup", "FixedSchedule", "__version__", "build_optimizer", *_SUBPACKAGES]
+__all__ = [
+    "AdaptiveWarmup",
+    "FixedSchedule",
+    "MissingExtraError",
+    "__version__",
+    "build_optimizer",
+    *_SUBPACKAGES,
+]
 
 
 def __getattr__(name: str):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from autowarm._extras import require
+
 
 def pyplot():
-    """Return ``matplotlib.pyplot`` with the Agg backend, or raise naming the extra to install."""
-    try:
-        import matplotlib
-    except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'autowarm[plot]' (or matplotlib)"
-        ) from err
+    """Return ``matplotlib.pyplot`` with the Agg backend, or raise naming the extra to install.
+
+    Raises:
+        autowarm.MissingExtraError: matplotlib is not installed (``pip install 'autowarm[plot]'``).
+    """
+    matplotlib = require("matplotlib", "plot", "plotting")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
