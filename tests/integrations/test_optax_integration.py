@@ -282,5 +282,5 @@ def test_transformation_bad_input():
         )
     # f* above the first loss: the machine's own error, raised from the host callback under jit
     bad = jax.jit(lambda g, s, loss: tx.update(g, s, params, value=loss))
-    with pytest.raises(Exception, match="target_loss .* must be below the first observed loss"):
+    with pytest.raises(Exception, match=r"target_loss .* must be below the first observed loss"):
         jax.block_until_ready(bad(params, state, -1.0))
