@@ -144,16 +144,151 @@ def test_nan_and_inf_losses_hold_the_lr():
     assert all(math.isfinite(g["lr"]) for g in opt.param_groups)
 
 
-def test_loss_is_required_during_warmup_only():
+def test_a_step_without_a_loss_holds_the_lr_warns_once_and_loses_nothing():
     opt = sgd()
     sched = make(opt, smoothing=0.0)
+    ref_opt = sgd()
+    ref = make(ref_opt, smoothing=0.0)
+    drive(sched, opt, [6.0])
+    drive(ref, ref_opt, [6.0])
+    held = opt.param_groups[0]["lr"]
     opt.step()
-    with pytest.raises(TypeError, match="needs the loss"):
+    with pytest.warns(UserWarning, match=r"no loss during the warm-up.*observe\(loss\)"):
+        sched.step()  # nothing observed: the LR is held, the update counts
+    assert sched.last_epoch == 2 and opt.param_groups[0]["lr"] == held
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once only
+        opt.step()
         sched.step()
-    drive(sched, opt, [6.0, 1.5])
+    # The observation made before the next step is not lost: it is that step's loss.
+    sched.observe(4.0)
+    opt.step()
+    sched.step()
+    assert sched.gap == 3.0 and sched.last_epoch == 4
+    drive(sched, opt, [1.5])
     assert sched.phase == "decay"
     opt.step()
     sched.step()  # no loss needed after the switch
+    sched.observe(9.0)  # accepted and ignored after the switch
+    opt.step()
+    sched.step()
+    assert sched.last_epoch == 7
+
+
+def test_observe_means_the_micro_batches_of_each_update():
+    losses = [[6.0, 5.0], [4.5, 4.1, 3.9], [3.0], [2.6, 2.2]]
+    opt_a, opt_b = sgd(), sgd()
+    a, b = make(opt_a), make(opt_b)
+    for micro in losses:
+        for x in micro:
+            a.observe(torch.tensor(x))
+        opt_a.step()
+        a.step()
+        opt_b.step()
+        b.step(sum(micro) / len(micro))
+        assert opt_a.param_groups[0]["lr"] == pytest.approx(opt_b.param_groups[0]["lr"])
+    assert a.smoothed_loss == pytest.approx(b.smoothed_loss)
+    # step(loss) after observe(...) counts the step's loss as one more observation.
+    opt = sgd()
+    c = make(opt, smoothing=0.0)
+    c.observe(7.0)
+    opt.step()
+    c.step(5.0)
+    assert c.gap == pytest.approx(5.0)
+
+
+def test_observations_wait_through_repeated_steps_and_survive_a_checkpoint():
+    opt = sgd()
+    sched = make(opt, smoothing=0.0)
+    drive(sched, opt, [6.0])
+    sched.observe(4.0)
+    with pytest.warns(UserWarning, match="without an optimizer.step"):
+        sched.step()  # accelerate-style repeat: ignored, the observation waits
+    sd = sched.state_dict()
+    assert sd["observed"] == [4.0, 1]
+    opt2 = sgd()
+    sched2 = make(opt2, smoothing=0.0)
+    sched2.load_state_dict(sd)
+    for s, o in ((sched, opt), (sched2, opt2)):
+        s.observe(2.0)
+        o.step()
+        s.step()
+        assert s.gap == pytest.approx(2.0)  # mean of 4 and 2, minus f* = 1
+
+
+@pytest.mark.parametrize(
+    ("loss", "error", "match"),
+    [
+        ("3.0", TypeError, "loss must be a real number or a scalar tensor; got '3.0'"),
+        (True, TypeError, "loss must be a real number"),
+        (torch.ones(2), ValueError, r"loss must be a scalar .* shape \(2,\)"),
+    ],
+)
+def test_bad_losses_are_refused_before_any_change(loss, error, match):
+    opt = sgd()
+    sched = make(opt)
+    drive(sched, opt, [6.0])
+    before = sched.state_dict()
+    with pytest.raises(error, match=match):
+        sched.observe(loss)
+    opt.step()
+    with pytest.raises(error, match=match):
+        sched.step(loss)
+    assert sched.state_dict() == before
+    sched.step(5.0)  # the update is still there to be taken
+    assert sched.last_epoch == 2
+
+
+def test_sequential_lr_runs_adaptive_warmup_as_a_stage():
+    from torch.optim.lr_scheduler import ConstantLR, SequentialLR
+
+    opt, ref_opt = sgd(), sgd()
+    ref = make(ref_opt, smoothing=0.0)
+    adaptive = make(opt, smoothing=0.0)
+    after = ConstantLR(opt, factor=0.5, total_iters=100)
+    seq = SequentialLR(opt, [adaptive, after], milestones=[6])
+    losses = [6.0, 5.0, 4.0, 3.5, 3.0, 2.8, 2.6, 2.5]
+    got, want = [], []
+    for k, loss in enumerate(losses):
+        got.append(opt.param_groups[0]["lr"])
+        want.append(ref_opt.param_groups[0]["lr"] if k < 6 else 0.1 * 0.5)
+        adaptive.observe(loss)
+        opt.step()
+        seq.step()
+        ref_opt.step()
+        ref.step(loss)
+    assert got == pytest.approx(want)
+    assert got[0] == pytest.approx(0.1 / 20) and got[5] > got[1]
+    # As the second stage it starts at lr / div on the milestone and then follows the loss.
+    from torch.optim.lr_scheduler import LinearLR
+
+    opt = sgd()
+    first = LinearLR(opt, start_factor=0.5, total_iters=3)
+    adaptive = make(opt, smoothing=0.0)
+    seq = SequentialLR(opt, [first, adaptive], milestones=[3])
+    lrs = []
+    for loss in [9.0, 9.0, 9.0, 6.0, 4.0, 3.0]:
+        lrs.append(opt.param_groups[0]["lr"])
+        adaptive.observe(loss)  # losses of stage 1 are dropped when the stage starts
+        opt.step()
+        seq.step()
+    assert lrs[0] == pytest.approx(0.05) and lrs[3] == pytest.approx(0.1 / 20)
+    assert adaptive.initial_gap == 5.0 and adaptive.last_epoch == 3
+    assert lrs[4] < lrs[5]
+
+
+def test_chained_scheduler_is_refused_with_a_clear_error():
+    from torch.optim.lr_scheduler import ChainedScheduler, ExponentialLR
+
+    opt = sgd()
+    adaptive = make(opt)
+    chain = ChainedScheduler([ExponentialLR(opt, gamma=0.9), adaptive])
+    adaptive.observe(6.0)
+    opt.step()
+    before = adaptive.state_dict()
+    with pytest.raises(TypeError, match="cannot run inside torch's ChainedScheduler"):
+        chain.step()
+    assert adaptive.state_dict() == before
 
 
 def test_a_warmup_still_running_at_half_the_run_warns_once():
@@ -281,3 +416,39 @@ def test_rejects_non_optimizers():
         AdaptiveWarmup([object()], total_steps=10, target_loss=0.0, delta_star=1.0)
     with pytest.raises(ValueError, match="non-empty"):
         AdaptiveWarmup([], total_steps=10, target_loss=0.0, delta_star=1.0)
+
+
+def test_torch_muon_plus_adamw_takes_kappa_from_the_muon_parameters_only():
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(50, 8)
+    hidden = torch.nn.Sequential(torch.nn.Linear(8, 16, bias=False), torch.nn.Linear(16, 8))
+    head = torch.nn.Linear(8, 50, bias=False)
+    matrices = [p for p in hidden.parameters() if p.ndim == 2]
+    rest = [emb.weight, head.weight, hidden[1].bias]
+    muon = torch.optim.Muon(matrices, lr=0.02)
+    adamw = torch.optim.AdamW(rest, lr=3e-3)
+    for opts in ([muon, adamw], [adamw, muon]):
+        sched = AdaptiveWarmup(opts, total_steps=100, target_loss=1.0)
+        assert sched.norm == "spectral"
+        # kappa = sum of min(m, n) over Muon's matrices (8 + 8); the embedding and head matrices
+        # that AdamW updates are outside the norm-constrained set.
+        assert sched.schedule.kappa == kappa("spectral", [(16, 8), (8, 16)]) == 16.0
+    # It drives both optimizers, each group from its own base LR.
+    x = torch.randint(0, 50, (32,))
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(head(hidden(emb(x))), x)
+        loss.backward()
+        sched.observe(loss)
+        muon.step()
+        adamw.step()
+        muon.zero_grad()
+        adamw.zero_grad()
+        sched.step()
+        m = sched.last_multiplier
+        assert muon.param_groups[0]["lr"] == pytest.approx(0.02 * m)
+        assert adamw.param_groups[0]["lr"] == pytest.approx(3e-3 * m)
+    # An explicit norm still counts every matrix (the old advice); SGD beside Muon is a fallback.
+    s = AdaptiveWarmup([muon, adamw], total_steps=100, target_loss=1.0, norm="spectral")
+    assert s.schedule.kappa == kappa("spectral", [(16, 8), (8, 16), (50, 8), (50, 8)])
+    plain = torch.optim.SGD([hidden[1].bias], lr=0.1)
+    assert AdaptiveWarmup([muon, plain], total_steps=10, target_loss=1.0).schedule.kappa == 16.0

@@ -1,15 +1,17 @@
 """``AdaptiveWarmup``: the loss-adaptive warm-up as a torch ``LRScheduler``.
 
-Usage: build it after the optimizer, then after every ``optimizer.step()`` call
-``scheduler.step(loss)`` with the mean loss of that optimizer step (over its micro-batches)::
+Usage: build it after the optimizer; feed it each loss with ``scheduler.observe(loss)`` (once per
+micro-batch or once per step) and call ``scheduler.step()`` after every ``optimizer.step()``, as
+with any torch scheduler. ``scheduler.step(loss)`` is ``observe(loss)`` followed by ``step()``::
 
     sched = AdaptiveWarmup(opt, total_steps=10_000, target_loss=3.3)
     for x, y in batches:
         loss = model(x, y)
         loss.backward()
+        sched.observe(loss)  # no host sync here
         opt.step()
         opt.zero_grad()
-        sched.step(loss)
+        sched.step()
 
 The maths and the state machine live in :mod:`autowarm.schedules.adaptive`; this adapter
 applies the multiplier to every param group's own base LR (Muon and AdamW groups keep their ratio),
@@ -21,13 +23,14 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 import warnings
 import weakref
 from collections.abc import Iterable
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.lr_scheduler import ChainedScheduler, LRScheduler, SequentialLR
 
 from autowarm.lr._groups import all_groups, as_optimizers, base_lrs, infer_norm, set_group_lr
 from autowarm.lr.dist import mean_across_ranks
@@ -35,6 +38,22 @@ from autowarm.schedules.adaptive import AdaptiveWarmupSchedule
 from autowarm.schedules.kappa import kappa as norm_kappa
 
 _MACHINE_KEYS = frozenset(AdaptiveWarmupSchedule(1, 0.0, delta_star=1.0).init())
+
+
+def _check_loss(loss):
+    """A loss as a detached scalar tensor (float32 or wider) or a float; bad types raise."""
+    if isinstance(loss, torch.Tensor):
+        if loss.numel() != 1:
+            raise ValueError(
+                f"loss must be a scalar (one element); got a tensor of shape {tuple(loss.shape)}"
+            )
+        x = loss.detach().reshape(())
+        if not x.is_floating_point() or x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
+        return x
+    if isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return float(loss)
+    raise TypeError(f"loss must be a real number or a scalar tensor; got {loss!r}")
 
 
 def _count_step(ref: weakref.ref, *_args, **_kwargs) -> None:
@@ -65,9 +84,11 @@ class AdaptiveWarmup(LRScheduler):
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
             which with the matrix shapes gives ``kappa``. ``None`` infers it from the param groups'
-            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer type: torch ``Muon``
-            is spectral; the Adam family is treated as sign descent (Adam's update is sign-like).
-            Other optimizers need ``norm``, ``kappa`` or ``delta_star``.
+            ``"norm"`` keys (autowarm's optimizers set them) or the optimizer types: with a torch
+            ``Muon`` it is spectral and kappa counts the Muon optimizers' matrices only (an AdamW
+            beside it updates parameters outside the norm-constrained set); Adam-family
+            optimizers alone are treated as sign descent (Adam's update is sign-like). Other
+            optimizers need ``norm``, ``kappa`` or ``delta_star``.
         kappa: the norm constant directly (overrides ``norm``).
         smoothing: EMA factor of the bias-corrected loss average (0 = raw loss, paper-faithful).
         decay: the post-switch decay shape; ``final_lr_factor`` its last multiplier.
@@ -78,8 +99,16 @@ class AdaptiveWarmup(LRScheduler):
             :class:`autowarm.schedules.AdaptiveWarmupSchedule`.
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
-    Each optimizer step is counted once: ``step(loss)`` calls without an ``optimizer.step()``
-    since the previous one (accelerate's repeated stepping, a GradScaler-skipped step) are ignored.
+    The loss of an update is the mean of the losses :meth:`observe` received since the previous
+    update. Each optimizer step is counted once: ``step()`` calls without an ``optimizer.step()``
+    since the previous one (accelerate's repeated stepping, a GradScaler-skipped step) are ignored
+    and the observed losses wait for the next update. A ``step()`` during the warm-up with nothing
+    observed holds the LR (the update still counts) and warns once.
+
+    Composition: as a stage of torch's ``SequentialLR`` it works like any scheduler (call
+    ``observe`` on this scheduler, ``step()`` on the ``SequentialLR``). ``ChainedScheduler``
+    multiplies the LR changes of its schedulers, which a scheduler that sets absolute LRs cannot
+    honour, so stepping it inside a ``ChainedScheduler`` raises ``TypeError``.
 
     >>> import torch
     >>> p = torch.nn.Parameter(torch.zeros(2, 2))
@@ -89,8 +118,9 @@ class AdaptiveWarmup(LRScheduler):
     >>> round(opt.param_groups[0]["lr"], 6)  # the first update runs at lr / div
     0.01
     >>> for loss in [4.0, 3.0, 2.0, 0.9]:
+    ...     sched.observe(loss)
     ...     opt.step()
-    ...     sched.step(loss)
+    ...     sched.step()
     >>> sched.phase, sched.warmup_end_step
     ('decay', 4)
     """
@@ -153,7 +183,10 @@ class AdaptiveWarmup(LRScheduler):
         self.sync_every = int(sync_every)
         self.process_group = process_group
         self._state = self.schedule.init()
-        self._pending: list = []
+        self._pending: list = []  # step losses not yet read (sync_every > 1)
+        self._obs_sum = None  # sum of the losses observed since the last update
+        self._obs_count = 0  # how many
+        self._no_loss_warned = False
         self._optimizer_steps = 0
         self._consumed = 0
         self._warned = False
@@ -166,20 +199,52 @@ class AdaptiveWarmup(LRScheduler):
 
     # --- the LRScheduler protocol --------------------------------------------------------------
 
-    def step(self, loss=None) -> None:  # type: ignore[override]
-        """Take the loss of the optimizer step just taken and set the LRs of the next update.
+    def observe(self, loss) -> None:
+        """Record a loss of the current optimizer step (a micro-batch's or the whole step's).
+
+        The next :meth:`step` uses the mean of everything observed since the previous update.
+        Tensors are detached and summed on their device: nothing is read to the host here.
+        Losses observed after the switch to the decay are accepted and ignored.
 
         Args:
-            loss: the mean loss of that optimizer step (a float or a scalar tensor, at the
-                pre-update weights, averaged over its micro-batches). Needed during the warm-up,
+            loss: a real number or a scalar tensor (at the pre-update weights). NaN/inf are
+                accepted: a step whose mean is not finite holds the LR and is counted.
+        """
+        x = _check_loss(loss)
+        if self.phase == "decay" and not self._pending:
+            return  # the warm-up is over: losses no longer matter
+        self._obs_sum = x if self._obs_sum is None else self._obs_sum + x
+        self._obs_count += 1
+
+    def step(self, loss=None) -> None:  # type: ignore[override]
+        """Take one optimizer update into account and set the LRs of the next update.
+
+        Args:
+            loss: optional; ``step(loss)`` is ``observe(loss)`` then ``step()`` (the mean loss of
+                that optimizer step, a float or a scalar tensor, at the pre-update weights).
+                Without it the step uses what :meth:`observe` received since the last update.
+                Needed during the warm-up (a step with no loss holds the LR and warns once),
                 ignored after the switch. NaN/inf: the LR is held and the event counted.
         """
-        if self.last_epoch < 0:  # the constructor's initial call
+        if self.last_epoch < 0:  # the constructor's (or SequentialLR's) initial call
             self.last_epoch = 0
             self.base_lrs = base_lrs(self._optimizers)
             self._apply()
             return
+        caller = sys._getframe(1).f_locals.get("self")
+        if isinstance(caller, ChainedScheduler):
+            raise TypeError(
+                "AdaptiveWarmup cannot run inside torch's ChainedScheduler: it sets absolute LRs "
+                "(base LR x its multiplier), so the other schedulers' factors would be dropped; "
+                "use it alone or as a stage of SequentialLR"
+            )
+        if isinstance(caller, SequentialLR) and type(loss) is int and loss == 0:
+            self._stage_start()  # torch < 2.6 starts a SequentialLR stage with step(0)
+            return
+        x = None if loss is None else _check_loss(loss)  # validate before any change
         if self._optimizer_steps == self._consumed:
+            # accelerate repeats step(loss) once per process: this update's loss was already
+            # taken, so a repeat (and its loss) is ignored; what observe() got waits for the next.
             if not self._warned:
                 warnings.warn(
                     "AdaptiveWarmup.step() was called without an optimizer.step() since the last "
@@ -190,16 +255,20 @@ class AdaptiveWarmup(LRScheduler):
                 )
                 self._warned = True
             return
+        if x is not None:
+            self.observe(x)
+        step_loss = None
+        if self._obs_count:
+            step_loss = self._obs_sum / self._obs_count if self._obs_count > 1 else self._obs_sum
+        self._obs_sum, self._obs_count = None, 0
         self._consumed = self._optimizer_steps
         self.last_epoch += 1
         self._state = self.schedule.advance(self._state)
         if self._state["phase"] == "warmup":
-            if loss is None:
-                raise TypeError(
-                    "AdaptiveWarmup.step(loss) needs the loss of the optimizer step during the "
-                    "warm-up; call scheduler.step(loss) after optimizer.step()"
-                )
-            self._pending.append(loss.detach() if isinstance(loss, torch.Tensor) else loss)
+            if step_loss is None:
+                self._warn_no_loss()
+            else:
+                self._pending.append(step_loss)
             if len(self._pending) >= self.sync_every:
                 self._flush()
         else:
@@ -214,6 +283,20 @@ class AdaptiveWarmup(LRScheduler):
         ):
             self._long_warned = True
             self._warn_long_warmup()
+
+    def _update_lr(self, epoch=None) -> None:
+        """``SequentialLR`` starts this stage with ``_update_lr(0)``: begin at ``1/div``."""
+        if epoch != 0:
+            raise TypeError(f"AdaptiveWarmup cannot jump to epoch {epoch!r}; use load_state_dict")
+        self._stage_start()
+
+    def _stage_start(self) -> None:
+        """This scheduler takes over (a later ``SequentialLR`` stage): earlier losses and
+        optimizer steps belong to the previous stage."""
+        self._obs_sum, self._obs_count = None, 0
+        self._consumed = self._optimizer_steps
+        self.last_epoch = 0
+        self._apply()
 
     def get_lr(self) -> list[float]:
         """The LRs of the next update: each group's base LR times the current multiplier."""
@@ -230,6 +313,7 @@ class AdaptiveWarmup(LRScheduler):
             "base_lrs": [float(b) for b in self.base_lrs],
             "machine": dict(self._state),
             "pending": [float(x) for x in self._pending],
+            "observed": [0.0 if self._obs_sum is None else float(self._obs_sum), self._obs_count],
             "ramp": self.schedule.ramp,
         }
 
@@ -251,6 +335,8 @@ class AdaptiveWarmup(LRScheduler):
         self.base_lrs = [float(b) for b in state_dict["base_lrs"]]
         self._state = dict(state_dict["machine"])
         self._pending = [float(x) for x in state_dict.get("pending", [])]
+        total, count = state_dict.get("observed", (0.0, 0))
+        self._obs_sum, self._obs_count = (float(total) if count else None), int(count)
         self._consumed = self._optimizer_steps
         self._long_warned = self.last_epoch >= self.schedule.total_steps // 2
         self._apply()
@@ -307,6 +393,18 @@ class AdaptiveWarmup(LRScheduler):
         return self.schedule.constants(self._state, lr=self.base_lrs[0])
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _warn_no_loss(self) -> None:
+        if self._no_loss_warned:
+            return
+        self._no_loss_warned = True
+        warnings.warn(
+            f"AdaptiveWarmup.step() at update {self.last_epoch} had no loss during the warm-up, "
+            "so the LR is held; call scheduler.observe(loss) for each (micro-)batch before "
+            "scheduler.step(), or scheduler.step(loss) after optimizer.step()",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _warn_long_warmup(self) -> None:
         st = self._state
