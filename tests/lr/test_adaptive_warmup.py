@@ -452,3 +452,81 @@ def test_torch_muon_plus_adamw_takes_kappa_from_the_muon_parameters_only():
     assert s.schedule.kappa == kappa("spectral", [(16, 8), (8, 16), (50, 8), (50, 8)])
     plain = torch.optim.SGD([hidden[1].bias], lr=0.1)
     assert AdaptiveWarmup([muon, plain], total_steps=10, target_loss=1.0).schedule.kappa == 16.0
+
+
+def test_config_object_or_keywords_build_the_same_scheduler():
+    from autowarm.adaptive import AdaptiveConfig
+
+    cfg = AdaptiveConfig(total_steps=50, target_loss=1.0, delta_star=1.0, div_factor=20.0)
+    opt_a, opt_b = sgd(), sgd()
+    a = AdaptiveWarmup(opt_a, cfg, smoothing=0.5)  # keywords override the config's fields
+    b = make(opt_b)
+    assert a.schedule == b.schedule and a.config == cfg.replace(smoothing=0.5)
+    assert drive(a, opt_a, LOSSES) == drive(b, opt_b, LOSSES)
+    with pytest.raises(TypeError, match=r"unknown option.*bogus"):
+        AdaptiveWarmup(sgd(), cfg, bogus=1)
+    with pytest.raises(TypeError, match="needs total_steps"):
+        AdaptiveWarmup(sgd(), target_loss=1.0, delta_star=1.0)
+
+
+def test_a_state_dict_in_the_earlier_format_still_loads():
+    opt = sgd()
+    sched = make(opt)
+    drive(sched, opt, LOSSES[:5])
+    new = sched.state_dict()
+    machine = {k: new["machine"][k] for k in (
+        "step", "observed", "nonfinite", "ema", "ema_weight", "loss", "gap", "d0", "delta_star",
+        "phase", "below", "multiplier", "warmup_end_step",
+    )}  # fmt: skip
+    old = {
+        "last_epoch": new["last_epoch"],
+        "base_lrs": new["base_lrs"],
+        "machine": machine,
+        "pending": [],
+        "ramp": "linear",
+    }
+    rest = LOSSES[5:] + [1.4] * 5
+    want = [x[0] for x in drive(sched, opt, rest)]
+    opt2 = sgd()
+    sched2 = make(opt2)
+    sched2.load_state_dict(old)
+    assert [x[0] for x in drive(sched2, opt2, rest)] == want
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"total_steps": 60}, "saved with total_steps=50 and this scheduler has total_steps=60"),
+        ({"target_loss": 1.2}, "saved with target_loss=1.0 .* target_loss=1.2"),
+        ({"div_factor": 10.0}, r"div_factor=20.0 .* construct AdaptiveWarmup\(\.\.\., div_f"),
+        ({"delta_star": 0.8}, "delta_star=1.0"),
+        ({"smoothing": 0.0}, "smoothing=0.5"),
+        ({"decay": "linear"}, "decay='cosine'"),
+    ],
+)
+def test_resume_refuses_another_schedule_up_front_naming_the_field(change, match):
+    opt = sgd()
+    sched = make(opt)
+    drive(sched, opt, LOSSES[:4])
+    state = sched.state_dict()
+    other_opt = sgd()
+    other = make(other_opt, **change)
+    before = (other.state_dict(), other_opt.param_groups[0]["lr"])
+    with pytest.raises(ValueError, match=match):
+        other.load_state_dict(state)
+    assert (other.state_dict(), other_opt.param_groups[0]["lr"]) == before  # nothing loaded
+    resumed = make(sgd(), sync_every=2)  # how losses are read may change on resume
+    resumed.load_state_dict(state)
+    assert resumed.last_multiplier == sched.last_multiplier
+
+
+def test_resume_refuses_another_number_of_param_groups():
+    opt = sgd()
+    sched = make(opt)
+    drive(sched, opt, LOSSES[:3])
+    state = sched.state_dict()
+    with pytest.raises(ValueError, match=r"saved with 1 param group\(s\) .* have 2"):
+        make(sgd(lrs=(0.1, 0.01), shapes=((4, 3), (3,)))).load_state_dict(state)
+    legacy = {k: x for k, x in state.items() if k not in ("config", "observed")}
+    with pytest.raises(ValueError, match="param group"):
+        make(sgd(lrs=(0.1, 0.01), shapes=((4, 3), (3,)))).load_state_dict(legacy)

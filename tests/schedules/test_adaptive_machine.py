@@ -3,6 +3,7 @@
 import itertools
 import json
 import math
+import random
 
 import pytest
 from hypothesis import given, settings
@@ -266,3 +267,221 @@ def test_target_at_or_above_first_loss_is_rejected_at_the_first_loss():
     m = machine(delta_star=3.5)
     with pytest.raises(ValueError, match="must be below the initial gap"):
         m.update(m.init(), 4.0)
+
+
+# --- the one configuration, the typed state ----------------------------------------------------
+
+
+def test_config_spec_round_trip_and_typed_values():
+    from autowarm.adaptive import AdaptiveConfig
+
+    cfg = AdaptiveConfig(
+        total_steps=600,
+        target_loss=1.3,
+        div_factor=10.0,
+        k_constants=(40.0, -5.0, 10.0),
+        monotone=True,
+        cooldown_steps=50,
+        ramp="paper",
+    )
+    spec = cfg.to_spec()
+    assert spec.startswith("adaptive:target_loss=1.3,div_factor=10.0,")
+    assert AdaptiveConfig.from_spec(spec, total_steps=600) == cfg
+    parsed = AdaptiveConfig.from_spec(
+        "adaptive:delta_star=none,patience=3,monotone=false", total_steps=10, target_loss=2.0
+    )
+    assert (parsed.delta_star, parsed.patience, parsed.monotone) == (None, 3, False)
+    assert AdaptiveConfig.from_dict(cfg.to_dict()) == cfg
+    # The machine is the same configuration plus the transition functions.
+    m = AdaptiveWarmupSchedule.from_config(cfg)
+    assert isinstance(m, AdaptiveConfig) and m.to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("adaptive:bogus=1", r"unknown adaptive warm-up option 'bogus' .* valid: target_loss"),
+        ("adaptive:div_factor=abc", "adaptive option div_factor must be a number; got 'abc'"),
+        ("adaptive:patience=1.5", "adaptive option patience must be an integer; got '1.5'"),
+        ("adaptive:monotone=maybe", "adaptive option monotone must be true or false"),
+        ("adaptive:k_constants=1/2", "k_constants must be three finite numbers"),
+        ("adaptive:delta_star", "items must be key=value"),
+        ("adaptive:ramp=paper,ramp=linear", "given twice"),
+        ("adaptive:total_steps=5", "sets total_steps; the run's length sets it"),
+        ("adaptive:target_loss=auto", "target_loss must be a finite number; got 'auto'"),
+        ("adaptive:div_factor=0.5", "div_factor must be"),
+        ("adaptive:norm=l7", "norm must be one of"),
+        ("adaptive", "needs target_loss"),
+        ("wsd:warmup_steps=3", "not an adaptive spec"),
+    ],
+)
+def test_config_spec_errors_are_one_line_value_errors(spec, match):
+    from autowarm.adaptive import AdaptiveConfig
+
+    target = None if spec == "adaptive" else 1.0
+    with pytest.raises(ValueError, match=match) as err:
+        AdaptiveConfig.from_spec(spec, total_steps=10, target_loss=target)
+    assert "\n" not in str(err.value)
+
+
+def test_bench_modes_are_configs_and_faithful_is_the_papers_rules():
+    from autowarm.adaptive import MODES, AdaptiveConfig
+
+    base = AdaptiveConfig(total_steps=10, target_loss=1.0)
+    assert {k: getattr(base, k) for k in MODES["adaptive"]} == MODES["adaptive"]
+    faithful = base.replace(**MODES["adaptive-faithful"])
+    assert (faithful.smoothing, faithful.ramp, faithful.patience) == (0.0, "paper", 1)
+
+
+def test_typed_state_round_trips_and_reads_the_old_dict():
+    from autowarm.adaptive import AdaptiveState
+
+    m = machine(smoothing=0.5)
+    state = m.initial_state()
+    for loss in [5.0, 4.0, 3.0]:
+        state = m.update(state, loss)
+    assert isinstance(state, AdaptiveState)
+    assert AdaptiveState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+    # The untyped dict API gives the same numbers.
+    _, as_dict = run(m, [5.0, 4.0, 3.0])
+    assert as_dict == state.to_dict()
+    old = {  # a state as earlier versions stored it (13 keys)
+        "step": 3, "observed": 3, "nonfinite": 0, "ema": 2.125, "ema_weight": 0.875,
+        "loss": 2.125 / 0.875, "gap": 2.125 / 0.875 - 1.0, "d0": 4.0, "delta_star": 1.0,
+        "phase": "warmup", "below": 0, "multiplier": 0.5, "warmup_end_step": None,
+    }  # fmt: skip
+    typed = AdaptiveState.from_dict(old)
+    assert typed.step == 3 and typed.multiplier == 0.5
+    with pytest.raises(ValueError, match=r"not an AdaptiveWarmup state_dict \(missing \['below'"):
+        AdaptiveState.from_dict({k: x for k, x in old.items() if k != "below"})
+    with pytest.raises(ValueError, match="unknown keys"):
+        AdaptiveState.from_dict({**old, "surprise": 1})
+    with pytest.raises(ValueError, match="phase must be one of"):
+        AdaptiveState.from_dict({**old, "phase": "cooldown"})
+
+
+@pytest.mark.parametrize("ramp", ["paper", "linear"])
+def test_patience_holds_the_peak_instead_of_falling_below_it(ramp):
+    # Gap 0.5 <= D* = 1: the paper's closed form would give m(0.5) < 1 (it falls again below D*);
+    # while the patience runs the multiplier holds 1, never below where it was.
+    m = machine(ramp=ramp, patience=3)
+    mults, state = run(m, [5.0, 3.0, 1.5, 1.5, 1.4])
+    assert mults[3:] == [1.0, 1.0]
+    assert all(b >= a for a, b in itertools.pairwise(mults))
+    assert state["phase"] == "decay" and state["warmup_end_step"] == 5
+    assert multiplier(0.5, 4.0, 1.0, 10.0) < 1.0  # what the closed form alone would give
+
+
+# --- one bad loss: the outlier filter ------------------------------------------------------------
+
+
+def _curve(shape, scale, rate, noise, seed, n=160):
+    rng = random.Random(seed)
+    out = []
+    for t in range(n):
+        trend = scale * (math.exp(-rate * t) if shape == "exp" else (1 + rate * 10 * t) ** -0.8)
+        out.append(1.2 + trend + noise * rng.gauss(0.0, 1.0))
+    return out
+
+
+def _trace(m, losses):
+    out = m.simulate(losses)
+    return out["multiplier"], out["state"]["warmup_end_step"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.sampled_from(["exp", "power"]),
+    scale=st.floats(3.0, 9.0),
+    rate=st.floats(0.03, 0.08),
+    noise=st.floats(0.0, 0.05),
+    seed=st.integers(0, 10_000),
+    at=st.integers(8, 150),
+    spike=st.sampled_from([1e30, 1e6, -1e9, "x3", "x0.2", "+1"]),
+)
+def test_one_spike_barely_moves_the_schedule(shape, scale, rate, noise, seed, at, spike):
+    clean = _curve(shape, scale, rate, noise, seed)
+    dirty = list(clean)
+    if spike == "x3":
+        dirty[at] = 3 * clean[at]
+    elif spike == "x0.2":
+        dirty[at] = 0.2 * clean[at]
+    elif spike == "+1":
+        dirty[at] = clean[at] + 1.0
+    else:
+        dirty[at] = spike
+    m = machine(total_steps=160, smoothing=0.9)  # f* = 1, D* = 1: the peak loss is 2
+    assert m.filters_outliers
+    want, want_end = _trace(m, clean)
+    got, got_end = _trace(m, dirty)
+    assert want_end is not None and got_end is not None
+    assert abs(got_end - want_end) <= 2
+    assert max(abs(a - b) for a, b in zip(got, want)) <= 0.08
+    if spike in (1e30, 1e6, -1e9):  # a wild value is dropped outright: one held step
+        assert abs(got_end - want_end) <= 1
+        assert max(abs(a - b) for a, b in zip(got, want)) <= 0.05
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    before=st.floats(4.0, 8.0),
+    after=st.floats(1.2, 1.9),
+    noise=st.floats(0.0, 0.05),
+    seed=st.integers(0, 10_000),
+    at=st.integers(8, 40),
+)
+def test_a_sustained_shift_is_followed_within_a_few_steps(before, after, noise, seed, at):
+    rng = random.Random(seed)
+    losses = [(before if t < at else after) + noise * rng.gauss(0, 1) for t in range(80)]
+    filtered = machine(total_steps=80, smoothing=0.9)
+    plain = machine(total_steps=80, smoothing=0.9, outlier_filter=False)
+    _, got_end = _trace(filtered, losses)
+    _, want_end = _trace(plain, losses)
+    assert want_end is not None and want_end <= got_end <= want_end + 2
+    # Once the shift is accepted the held losses are replayed: the smoothed loss is the same.
+    s_f, s_p = filtered.initial_state(), plain.initial_state()
+    for x in losses[: at + 3]:
+        s_f, s_p = filtered.update(s_f, x), plain.update(s_p, x)
+    assert s_f.loss == pytest.approx(s_p.loss, rel=1e-12)
+
+
+def test_filter_value_table_and_resume():
+    m = machine(smoothing=0.5, delta_star=0.5)
+    base = [6.0, 5.9, 6.1, 6.0, 5.95]
+    _, state = run(m, [*base, 1e30])
+    assert state["held"] == [1e30] and state["loss"] == run(m, base)[1]["loss"]
+    _, state = run(m, [*base, 1e30, 5.9])
+    assert state["held"] == [] and state["outliers"] == 1
+    _, state = run(m, [*base, -1e9, 6.0])
+    assert state["phase"] == "warmup" and state["outliers"] == 1
+    # Fewer than 5 losses of history: nothing is filtered (the first losses are taken as they are).
+    _, state = run(m, [6.0, 5.9, 6.1, 6.0, 60.0])
+    assert state["held"] == [] and state["observed"] == 5
+    # The paper-faithful mode (raw loss) never filters, unless asked to.
+    raw = machine(smoothing=0.0)
+    assert not raw.filters_outliers and machine(smoothing=0.0, outlier_filter=True).filters_outliers
+    _, state = run(raw, [*base, -1e9])
+    assert state["phase"] == "decay"
+    # The filter's state is plain data and resumes exactly.
+    losses = [*base, 1e30, 5.8, 5.7, 3.0, 3.1, 2.9, 1.4, 1.3]
+    _, mid = run(m, losses[:7])
+    restored = json.loads(json.dumps(mid))
+    a = b = mid
+    for x in losses[7:]:
+        a, b = m.update(a, x), m.update(restored, x)
+        restored = b
+        assert a == b
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"outlier_filter": "yes"}, "outlier_filter must be True, False or None"),
+        ({"outlier_k": 0.0}, "outlier_k must be"),
+        ({"outlier_window": 4}, "outlier_window must be an integer >= 5"),
+        ({"outlier_persist": 1}, "outlier_persist must be an integer >= 2"),
+    ],
+)
+def test_bad_filter_config(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        machine(**kwargs)

@@ -13,19 +13,12 @@ import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
+from autowarm.adaptive import MODES
 from autowarm.bench.presets import BenchPreset, OptimizerSetup
 
-# The adaptive modes, each spelled out in full so a stored result names its exact schedule.
-# "adaptive-faithful": the seed paper's rules (raw mini-batch loss, the closed-form ramp
-# eta(D) = D / (K0 + K1 D + K2 D^2), switch on the first loss at or below f* + D*).
-# "adaptive": autowarm's default mode (bias-corrected EMA of the loss, the ramp linear in the gap).
-# "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
-# until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
-ADAPTIVE_MODES: dict[str, dict[str, object]] = {
-    "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
-    "adaptive": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "linear"},
-    "adaptive-paper-ramp": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "paper"},
-}
+# The adaptive modes (name -> the AdaptiveConfig fields each sets, spelled out in full so a stored
+# result names its exact schedule) are defined with the configuration: autowarm.adaptive.MODES.
+ADAPTIVE_MODES: dict[str, dict[str, object]] = MODES
 DEFAULT_MODES = ("adaptive-faithful", "adaptive")  # the adaptive arms run unless told otherwise
 
 

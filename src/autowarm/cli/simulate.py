@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 from pathlib import Path
+
+from autowarm.adaptive.config import AdaptiveConfig, parse_spec
+
+# Options of AdaptiveConfig that simulate sets itself (or that do not apply to a replay).
+_OWN_OPTIONS = ("total_steps", "target_loss", "sync_every")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,22 +32,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="CSV (a 'loss' column, or one number a line) or a metrics.jsonl with 'train_loss'",
     )
     p.add_argument("--target-loss", type=float, required=True, help="f*, below the first loss")
-    p.add_argument("--total-steps", type=int, help="run length (default: the curve's length)")
-    p.add_argument("--div-factor", type=float, default=100.0)
-    p.add_argument("--delta-star", type=float, help="D* directly (else fitted from --kappa)")
-    p.add_argument("--kappa", type=float, help="the optimizer's norm constant for the D* fit")
-    p.add_argument("--sigma-f", type=float, default=1e-3)
-    p.add_argument("--smoothing", type=float, default=0.9, help="EMA factor (0 = raw loss)")
-    p.add_argument("--patience", type=int, default=1)
-    p.add_argument("--monotone", action="store_true")
     p.add_argument(
-        "--ramp",
-        choices=("paper", "linear"),
-        help="warm-up multiplier between D0 and D*: the paper's closed form or linear in the gap "
-        "(default: AdaptiveWarmupSchedule's)",
+        "--total-steps",
+        type=int,
+        help="run length, at least the curve's length (default: the curve's length)",
     )
-    p.add_argument("--decay", default="cosine")
-    p.add_argument("--final-lr-factor", type=float, default=1e-4)
+    p.add_argument(
+        "--shapes",
+        help="with --norm: the (m, n) shapes of the optimizer's matrices, e.g. 768x2304,768x768, "
+        "whose kappa the D* fit uses",
+    )
+    for f in dataclasses.fields(AdaptiveConfig):
+        if f.name in _OWN_OPTIONS:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            help_ = f"AdaptiveConfig.{f.name} (default {f.default})"
+            p.add_argument(flag, action="store_true", default=None, help=help_)
+            continue
+        hint = " (K0/K1/K2)" if f.name == "k_constants" else ""
+        p.add_argument(
+            flag,
+            metavar=f.name.upper(),
+            help=f"AdaptiveConfig.{f.name}{hint} (default {f.default})",
+        )
     p.add_argument("--json", action="store_true", help="print the full trace as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="plot loss and multiplier to this file")
     p.set_defaults(handler=run)
@@ -75,26 +89,52 @@ def read_losses(path: str) -> list[float]:
     return losses
 
 
+def config_from_args(args: argparse.Namespace, n_losses: int) -> AdaptiveConfig:
+    """The adaptive warm-up's configuration from the options (one parser: the spec's)."""
+    total = n_losses if args.total_steps is None else args.total_steps
+    if total < n_losses:
+        raise ValueError(
+            f"--total-steps {total} is shorter than the loss curve ({n_losses} losses, one per "
+            f"update); pass --total-steps >= {n_losses} or cut the curve to the run's length"
+        )
+    items = []
+    for f in dataclasses.fields(AdaptiveConfig):
+        value = getattr(args, f.name, None)
+        if f.name not in _OWN_OPTIONS and value is not None:
+            items.append(f"{f.name}={value}")
+    options = parse_spec("adaptive:" + ",".join(items))
+    if args.shapes is not None:
+        if options.get("norm") is None:
+            raise ValueError("--shapes needs --norm (spectral, sign or frobenius)")
+        from autowarm.adaptive.kappa import kappa
+
+        options.setdefault("kappa", kappa(options["norm"], _parse_shapes(args.shapes)))
+    if all(options.get(k) is None for k in ("delta_star", "kappa", "k_constants")):
+        raise ValueError(
+            "simulate needs where D* comes from: pass --delta-star D (the peak gap in loss "
+            "units), --kappa K, or --norm NORM --shapes MxN,... (the optimizer's matrices)"
+        )
+    return AdaptiveConfig(total_steps=total, target_loss=args.target_loss, **options)
+
+
+def _parse_shapes(text: str) -> list[tuple[int, int]]:
+    shapes = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        m, x, n = item.lower().partition("x")
+        if not x or not m.isdigit() or not n.isdigit() or int(m) < 1 or int(n) < 1:
+            raise ValueError(f"--shapes must be MxN items separated by commas; got {item!r}")
+        shapes.append((int(m), int(n)))
+    if not shapes:
+        raise ValueError("--shapes is empty; pass e.g. 768x2304,768x768")
+    return shapes
+
+
 def run(args: argparse.Namespace) -> int:
     """Replay the machine over the curve and print a summary (or JSON)."""
-    from autowarm.schedules import AdaptiveWarmupSchedule
+    from autowarm.adaptive import AdaptiveWarmupSchedule
 
     losses = read_losses(args.losses)
-    total = args.total_steps or len(losses)
-    machine = AdaptiveWarmupSchedule(
-        total_steps=total,
-        target_loss=args.target_loss,
-        div_factor=args.div_factor,
-        delta_star=args.delta_star,
-        kappa=args.kappa,
-        sigma_f=args.sigma_f,
-        smoothing=args.smoothing,
-        patience=args.patience,
-        monotone=args.monotone,
-        decay=args.decay,
-        final_lr_factor=args.final_lr_factor,
-        **({"ramp": args.ramp} if args.ramp else {}),
-    )
+    machine = AdaptiveWarmupSchedule.from_config(config_from_args(args, len(losses)))
     out = machine.simulate(losses)
     state = out["state"]
     summary = {

@@ -13,7 +13,7 @@ with any torch scheduler. ``scheduler.step(loss)`` is ``observe(loss)`` followed
         opt.zero_grad()
         sched.step()
 
-The maths and the state machine live in :mod:`autowarm.schedules.adaptive`; this adapter
+The maths and the state machine live in :mod:`autowarm.adaptive`; this adapter
 applies the multiplier to every param group's own base LR (Muon and AdamW groups keep their ratio),
 averages the loss across ranks when ``torch.distributed`` is initialised, counts each optimizer step
 once, and serialises plain named fields.
@@ -27,17 +27,38 @@ import sys
 import warnings
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ChainedScheduler, LRScheduler, SequentialLR
 
+from autowarm.adaptive import AdaptiveConfig, AdaptiveState, AdaptiveWarmupSchedule
+from autowarm.adaptive.config import field_names
+from autowarm.adaptive.kappa import kappa as norm_kappa
 from autowarm.lr._groups import all_groups, as_optimizers, base_lrs, infer_norm, set_group_lr
 from autowarm.lr.dist import mean_across_ranks
-from autowarm.schedules.adaptive import AdaptiveWarmupSchedule
-from autowarm.schedules.kappa import kappa as norm_kappa
 
-_MACHINE_KEYS = frozenset(AdaptiveWarmupSchedule(1, 0.0, delta_star=1.0).init())
+
+def _resolve_config(config: AdaptiveConfig | None, options: dict) -> AdaptiveConfig:
+    """The configuration from ``config=`` and/or keyword options (options win)."""
+    valid = field_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"AdaptiveWarmup got unknown option(s) {', '.join(unknown)}; valid: "
+            f"{', '.join(valid)} (and config=, process_group=, last_epoch=)"
+        )
+    if config is None:
+        missing = [k for k in ("total_steps", "target_loss") if k not in options]
+        if missing:
+            raise TypeError(
+                f"AdaptiveWarmup needs {' and '.join(missing)} (or config=AdaptiveConfig(...))"
+            )
+        return AdaptiveConfig(**options)
+    if not isinstance(config, AdaptiveConfig):
+        raise TypeError(f"config must be an autowarm.adaptive.AdaptiveConfig; got {config!r}")
+    return config.replace(**options) if options else config
 
 
 def _check_loss(loss):
@@ -75,12 +96,15 @@ class AdaptiveWarmup(LRScheduler):
 
     Args:
         optimizer: a ``torch.optim.Optimizer``, or a sequence of them driven by one loss.
+        config: an :class:`autowarm.adaptive.AdaptiveConfig` with every option; or pass its
+            fields as keyword arguments (they override the config's when both are given). The
+            main ones:
         total_steps: optimizer updates in the run.
         target_loss: ``f*``, below the initial loss; about the loss the run can reach (the seed
             paper's results are robust for f* from ~0.5 nats under to ~1.5 over the final loss,
             and degrade when the peak loss ``f* + D*`` is reached late or never; with a small
             ``D*``, as on small models, keep f* at or above the expected final loss).
-        div_factor: the warm-up starts at ``1/div_factor`` of the base LR.
+        div_factor: the warm-up starts at ``1/div_factor`` of the base LR (default 100).
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
             which with the matrix shapes gives ``kappa``. ``None`` infers it from the param groups'
@@ -91,12 +115,11 @@ class AdaptiveWarmup(LRScheduler):
             optimizers need ``norm``, ``kappa`` or ``delta_star``.
         kappa: the norm constant directly (overrides ``norm``).
         smoothing: EMA factor of the bias-corrected loss average (0 = raw loss, paper-faithful).
-        decay: the post-switch decay shape; ``final_lr_factor`` its last multiplier.
         sync_every: read (and all-reduce) losses every ``k`` steps in one batch: with tensor
             losses on a GPU this avoids a host sync per step; the warm-up then reacts ``k`` steps
             late. 1 reads every step.
-        initial_gap, patience, monotone, sigma_f, cooldown_steps, k_constants, ramp: see
-            :class:`autowarm.schedules.AdaptiveWarmupSchedule`.
+        decay, final_lr_factor, initial_gap, patience, monotone, sigma_f, cooldown_steps,
+            k_constants, ramp: see :class:`autowarm.adaptive.AdaptiveConfig`.
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
     The loss of an update is the mean of the losses :meth:`observe` received since the previous
@@ -128,26 +151,11 @@ class AdaptiveWarmup(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer | Iterable[Optimizer],
+        config: AdaptiveConfig | None = None,
         *,
-        total_steps: int,
-        target_loss: float,
-        div_factor: float = 100.0,
-        delta_star: float | None = None,
-        norm: str | None = None,
-        kappa: float | None = None,
-        smoothing: float = 0.9,
-        decay: str = "cosine",
-        final_lr_factor: float = 1e-4,
-        sync_every: int = 1,
-        initial_gap: float | None = None,
-        patience: int = 1,
-        monotone: bool = False,
-        sigma_f: float = 1e-3,
-        cooldown_steps: int | None = None,
-        k_constants: tuple[float, float, float] | None = None,
-        ramp: str = "linear",
         process_group=None,
         last_epoch: int = -1,
+        **options: Any,
     ) -> None:
         self._optimizers = as_optimizers(optimizer)
         if last_epoch != -1:
@@ -155,34 +163,17 @@ class AdaptiveWarmup(LRScheduler):
                 f"AdaptiveWarmup starts fresh (last_epoch=-1); resume with load_state_dict(). "
                 f"got last_epoch={last_epoch!r}"
             )
-        if isinstance(sync_every, bool) or not isinstance(sync_every, numbers.Integral):
-            raise TypeError(f"sync_every must be an integer >= 1; got {sync_every!r}")
-        if sync_every < 1:
-            raise ValueError(f"sync_every must be an integer >= 1; got {sync_every!r}")
-        self.norm: str | None = None
-        if delta_star is None and k_constants is None and kappa is None:
-            self.norm, shapes = infer_norm(self._optimizers, norm)
-            kappa = norm_kappa(self.norm, shapes)
-        self.schedule = AdaptiveWarmupSchedule(
-            total_steps=total_steps,
-            target_loss=target_loss,
-            div_factor=div_factor,
-            delta_star=delta_star,
-            kappa=kappa,
-            sigma_f=sigma_f,
-            smoothing=smoothing,
-            initial_gap=initial_gap,
-            patience=patience,
-            monotone=monotone,
-            decay=decay,
-            final_lr_factor=final_lr_factor,
-            cooldown_steps=cooldown_steps,
-            k_constants=k_constants,
-            ramp=ramp,
-        )
-        self.sync_every = int(sync_every)
+        self.config = _resolve_config(config, options)
+        self.norm: str | None = self.config.norm
+        changes = {}
+        cfg = self.config
+        if cfg.delta_star is None and cfg.k_constants is None and cfg.kappa is None:
+            self.norm, shapes = infer_norm(self._optimizers, cfg.norm)
+            changes = {"kappa": norm_kappa(self.norm, shapes), "norm": self.norm}
+        self.schedule = AdaptiveWarmupSchedule.from_config(self.config, **changes)
+        self.sync_every = self.schedule.sync_every
         self.process_group = process_group
-        self._state = self.schedule.init()
+        self._state = self.schedule.initial_state()
         self._pending: list = []  # step losses not yet read (sync_every > 1)
         self._obs_sum = None  # sum of the losses observed since the last update
         self._obs_count = 0  # how many
@@ -264,7 +255,7 @@ class AdaptiveWarmup(LRScheduler):
         self._consumed = self._optimizer_steps
         self.last_epoch += 1
         self._state = self.schedule.advance(self._state)
-        if self._state["phase"] == "warmup":
+        if self._state.phase == "warmup":
             if step_loss is None:
                 self._warn_no_loss()
             else:
@@ -311,29 +302,38 @@ class AdaptiveWarmup(LRScheduler):
         return {
             "last_epoch": int(self.last_epoch),
             "base_lrs": [float(b) for b in self.base_lrs],
-            "machine": dict(self._state),
+            "machine": self._state.to_dict(),
             "pending": [float(x) for x in self._pending],
             "observed": [0.0 if self._obs_sum is None else float(self._obs_sum), self._obs_count],
             "ramp": self.schedule.ramp,
+            "config": self.schedule.to_dict(),
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a :meth:`state_dict`; the optimizers' LRs are set from it."""
-        missing = _MACHINE_KEYS - set(state_dict.get("machine", {}))
-        if missing or "last_epoch" not in state_dict:
+        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
+            raise ValueError("not an AdaptiveWarmup state_dict (missing ['last_epoch'])")
+        machine = AdaptiveState.from_dict(state_dict.get("machine", {}))
+        saved_lrs = state_dict.get("base_lrs", [])
+        groups = len(all_groups(self._optimizers))
+        if len(saved_lrs) != groups:
             raise ValueError(
-                f"not an AdaptiveWarmup state_dict (missing {sorted(missing) or ['last_epoch']})"
+                f"this state was saved with {len(saved_lrs)} param group(s) and this scheduler's "
+                f"optimizers have {groups}; resume with the same optimizers and param groups"
             )
-        saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
-        if saved != self.schedule.ramp and self.schedule.k_constants is None:
-            raise ValueError(
-                f"this state was saved with ramp={saved!r} and this scheduler has "
-                f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) to "
-                "resume it (the default ramp changed from 'paper' to 'linear')"
-            )
+        if "config" in state_dict:
+            self._check_same_schedule(AdaptiveConfig.from_dict(state_dict["config"]))
+        else:  # saved before the config was stored: only the ramp was recorded
+            saved = state_dict.get("ramp", "paper")  # states saved before the option: the paper's
+            if saved != self.schedule.ramp and self.schedule.k_constants is None:
+                raise ValueError(
+                    f"this state was saved with ramp={saved!r} and this scheduler has "
+                    f"ramp={self.schedule.ramp!r}; construct AdaptiveWarmup(..., ramp={saved!r}) "
+                    "to resume it (the default ramp changed from 'paper' to 'linear')"
+                )
         self.last_epoch = int(state_dict["last_epoch"])
         self.base_lrs = [float(b) for b in state_dict["base_lrs"]]
-        self._state = dict(state_dict["machine"])
+        self._state = machine
         self._pending = [float(x) for x in state_dict.get("pending", [])]
         total, count = state_dict.get("observed", (0.0, 0))
         self._obs_sum, self._obs_count = (float(total) if count else None), int(count)
@@ -341,37 +341,48 @@ class AdaptiveWarmup(LRScheduler):
         self._long_warned = self.last_epoch >= self.schedule.total_steps // 2
         self._apply()
 
+    def _check_same_schedule(self, saved: AdaptiveConfig) -> None:
+        """Refuse a state whose configuration gives another schedule, naming the first field."""
+        mine, theirs = self.schedule.schedule_fields(), saved.schedule_fields()
+        for name in dict.fromkeys([*theirs, *mine]):
+            if theirs.get(name, "<unused>") != mine.get(name, "<unused>"):
+                was, now = theirs.get(name, "<unused>"), mine.get(name, "<unused>")
+                raise ValueError(
+                    f"this state was saved with {name}={was!r} and this scheduler has "
+                    f"{name}={now!r}; construct AdaptiveWarmup(..., {name}={was!r}) to resume it"
+                )
+
     # --- inspection ----------------------------------------------------------------------------
 
     @property
     def phase(self) -> str:
         """``"warmup"`` until the gap reaches ``D*``, then ``"decay"``."""
-        return self._state["phase"]
+        return self._state.phase
 
     @property
     def gap(self) -> float | None:
         """The last smoothed sub-optimality gap ``loss - target_loss`` (None before a loss)."""
-        return self._state["gap"]
+        return self._state.gap
 
     @property
     def smoothed_loss(self) -> float | None:
         """The last smoothed loss."""
-        return self._state["loss"]
+        return self._state.loss
 
     @property
     def delta_star(self) -> float | None:
         """``D*``, fixed at the first observed loss."""
-        return self._state["delta_star"]
+        return self._state.delta_star
 
     @property
     def initial_gap(self) -> float | None:
         """``D0``, the gap of the first observed loss (or the one given)."""
-        return self._state["d0"]
+        return self._state.d0
 
     @property
     def warmup_end_step(self) -> int | None:
         """The first update run by the decay (the warm-up length in updates), or None."""
-        return self._state["warmup_end_step"]
+        return self._state.warmup_end_step
 
     @property
     def last_multiplier(self) -> float:
@@ -381,7 +392,7 @@ class AdaptiveWarmup(LRScheduler):
     @property
     def nonfinite_count(self) -> int:
         """Non-finite losses seen (each held the LR)."""
-        return self._state["nonfinite"]
+        return self._state.nonfinite
 
     def constants(self) -> tuple[float, float, float] | None:
         """``(K0, K1, K2)`` of ``eta(D) = D / (K0 + K1 D + K2 D^2)`` for the first group's base LR.
@@ -408,10 +419,10 @@ class AdaptiveWarmup(LRScheduler):
 
     def _warn_long_warmup(self) -> None:
         st = self._state
-        if st["delta_star"] is None:  # no finite loss yet
+        if st.delta_star is None:  # no finite loss yet
             loss = peak = "none (no finite loss observed)"
         else:
-            loss, peak = f"{st['loss']:.4g}", f"{self.schedule.target_loss + st['delta_star']:.4g}"
+            loss, peak = f"{st.loss:.4g}", f"{self.schedule.target_loss + st.delta_star:.4g}"
         measured = self.schedule.k_constants is not None
         paper = self.schedule.ramp == "paper" and not measured
         start = "k_constants re-measured with the probe" if measured else "a smaller div_factor"

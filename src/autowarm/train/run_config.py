@@ -28,7 +28,7 @@ class RunConfig:
     lr: float = 3e-3  # peak LR of the optimizer's groups (the schedule multiplies it)
     optimizer_args: dict = field(default_factory=dict)  # further optimizer hyperparameters
     # A schedule spec from autowarm.schedules ("wsd:warmup_steps=100,cooldown_frac=0.2"), or
-    # "adaptive[:key=value,...]" for the loss-adaptive warm-up (keys of AdaptiveWarmup).
+    # "adaptive[:key=value,...]" for the loss-adaptive warm-up (fields of AdaptiveConfig).
     schedule: str = "warmup_cosine:warmup_steps=30"
     target_loss: float | None = None  # f* of the adaptive warm-up (required for "adaptive")
     steps: int = 600  # optimizer updates
@@ -75,11 +75,9 @@ class RunConfig:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {self.device!r}")
-        if self.is_adaptive and self.target_loss is None and "target_loss" not in self.schedule:
-            raise ValueError(
-                "the adaptive schedule needs target_loss (f*): the loss the run can about reach"
-            )
-        if not self.is_adaptive:
+        if self.is_adaptive:
+            self.adaptive_config()  # a bad adaptive:key=value fails here, not after data loading
+        else:
             from autowarm.schedules import from_spec
 
             from_spec(self.schedule, self.steps)  # a bad spec fails here, not after data loading
@@ -87,7 +85,17 @@ class RunConfig:
     @property
     def is_adaptive(self) -> bool:
         """True for the loss-adaptive warm-up."""
-        return self.schedule.split(":", 1)[0].strip() == "adaptive"
+        from autowarm.adaptive import is_adaptive_spec
+
+        return is_adaptive_spec(self.schedule)
+
+    def adaptive_config(self):
+        """The :class:`autowarm.adaptive.AdaptiveConfig` of an ``adaptive[:...]`` schedule."""
+        from autowarm.adaptive import AdaptiveConfig
+
+        return AdaptiveConfig.from_spec(
+            self.schedule, total_steps=self.steps, target_loss=self.target_loss
+        )
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with some fields changed (``dataclasses.replace``)."""
@@ -123,12 +131,8 @@ def _nonneg_int(name: str, value: object) -> None:
 def build_scheduler(cfg: RunConfig, optimizer):
     """The LR scheduler of a run: ``FixedSchedule`` for a schedule spec, else ``AdaptiveWarmup``."""
     from autowarm.lr import AdaptiveWarmup, FixedSchedule
-    from autowarm.schedules import from_spec, parse_spec
+    from autowarm.schedules import from_spec
 
     if not cfg.is_adaptive:
         return FixedSchedule(optimizer, from_spec(cfg.schedule, cfg.steps))
-    _, kwargs = parse_spec(cfg.schedule)
-    kwargs.setdefault("target_loss", cfg.target_loss)
-    if "k_constants" in kwargs and isinstance(kwargs["k_constants"], str):
-        kwargs["k_constants"] = tuple(float(x) for x in kwargs["k_constants"].split("/"))
-    return AdaptiveWarmup(optimizer, total_steps=cfg.steps, **kwargs)
+    return AdaptiveWarmup(optimizer, cfg.adaptive_config())

@@ -1,0 +1,355 @@
+"""The one configuration of the loss-adaptive warm-up: :class:`AdaptiveConfig`, its spec, its modes.
+
+Every option of the adaptive warm-up is declared here once, with its default and a comment. The
+state machine (:class:`autowarm.adaptive.AdaptiveWarmupSchedule`), the torch adapter
+(``autowarm.AdaptiveWarmup``), ``autowarm simulate``, ``autowarm train --schedule adaptive:...``
+and the benchmark's adaptive modes all build on it; :meth:`AdaptiveConfig.from_spec` is the one
+parser of the ``adaptive[:key=value,...]`` spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from autowarm.adaptive.kappa import NORMS
+from autowarm.schedules import _validate as v
+from autowarm.schedules.presets import DECAY_SHAPES
+
+MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
+RAMPS = ("paper", "linear")  # the warm-up multiplier as a function of the gap
+SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
+
+# Fields that only say how the torch adapter reads losses, not what the schedule is: a resumed
+# run may change them.
+_IO_FIELDS = ("sync_every", "norm")
+
+
+@dataclass(frozen=True)
+class AdaptiveConfig:
+    """Every option of the loss-adaptive warm-up, validated at construction (frozen, comparable).
+
+    The fields, their units and defaults are documented inline below; the maths is in
+    :mod:`autowarm.adaptive.machine`. ``delta_star``, ``kappa``, ``k_constants`` or ``norm`` say
+    where D* comes from: given, fitted from kappa by the paper's rule, from measured constants, or
+    (torch adapter only) fitted from the kappa of the optimizer's matrices in ``norm`` (``None``
+    everywhere: the adapter infers the norm from the optimizer).
+
+    >>> cfg = AdaptiveConfig(total_steps=600, target_loss=1.3, div_factor=10.0)
+    >>> cfg.smoothing, cfg.ramp, cfg.to_spec()
+    (0.9, 'linear', 'adaptive:target_loss=1.3,div_factor=10.0')
+    >>> AdaptiveConfig.from_spec("adaptive:div_factor=10,ramp=paper", total_steps=600,
+    ...                          target_loss=1.3).ramp
+    'paper'
+    """
+
+    # Optimizer updates in the run (>= 1); the decay ends on update ``total_steps``.
+    total_steps: int
+    # f*, the loss the gap D = loss - f* is measured from (finite, below the first loss). A string
+    # is reserved for an online estimate of f* ("auto"), not available yet.
+    target_loss: float | str
+    # The warm-up starts at 1/div_factor of the peak (>= 1; the paper: 100 for Muon and Lion).
+    div_factor: float = 100.0
+    # D* given directly (> 0, below the initial gap); None fits it (kappa) or measures it.
+    delta_star: float | None = None
+    # The optimizer's norm constant for the D* fit (> 0); None: from norm/k_constants/delta_star.
+    kappa: float | None = None
+    # The norm whose kappa the torch adapter computes from the optimizer's matrices when neither
+    # kappa, delta_star nor k_constants is given ("spectral", "sign", "frobenius"; None infers it).
+    norm: str | None = None
+    # The paper's sigma_F of the D* fit (> 0); the fit's weight has std 1/sqrt(sigma_f kappa).
+    sigma_f: float = 1e-3
+    # EMA factor beta in [0, 1) of the bias-corrected loss average; 0 = the raw loss (the paper).
+    smoothing: float = 0.9
+    # D0 given directly (> 0); None takes the first observed (smoothed) loss minus f*.
+    initial_gap: float | None = None
+    # Consecutive observations with gap <= D* needed to switch to the decay (>= 1).
+    patience: int = 1
+    # Never lower the multiplier during the warm-up.
+    monotone: bool = False
+    # The post-switch decay shape (one of autowarm.schedules.DECAY_SHAPES).
+    decay: str = "cosine"
+    # The multiplier of the last update, in [0, 1] (the paper: 1e-4).
+    final_lr_factor: float = 1e-4
+    # Hold the peak after the switch and decay over the last cooldown_steps only; None: all.
+    cooldown_steps: int | None = None
+    # Measured (K0, K1, K2) of K(D) = K0 + K1 D + K2 D^2 (K0, K2 > 0): the warm-up is then
+    # eta(D) / eta(D*) with D* = sqrt(K0 / K2); delta_star, kappa and ramp are ignored.
+    k_constants: tuple[float, float, float] | None = None
+    # The warm-up multiplier between D0 and D*: "linear" in the gap, or the paper's closed form.
+    ramp: str = "linear"
+    # Torch adapter: read (and all-reduce) the losses every sync_every updates in one batch (>= 1).
+    sync_every: int = 1
+    # Drop isolated outliers before the EMA (a loss far from the last accepted ones), accepting a
+    # shift that persists; None: on unless smoothing is 0 (the paper's raw-loss rules).
+    outlier_filter: bool | None = None
+    # The threshold (> 0), in robust scales: 1.4826 x the median change between consecutive
+    # recent losses, at least 1% of the median of the last three.
+    outlier_k: float = 6.0
+    # How many recent accepted losses the scale is taken over (>= 5).
+    outlier_window: int = 16
+    # Consecutive outliers on the same side that are a genuine shift and are accepted (>= 2).
+    outlier_persist: int = 3
+
+    def __post_init__(self) -> None:
+        v.steps("total_steps", self.total_steps, minimum=1)
+        if isinstance(self.target_loss, str):
+            raise ValueError(
+                f"target_loss must be a finite number; got {self.target_loss!r} (an online "
+                "estimate of f* is not available yet)"
+            )
+        v.real("target_loss", self.target_loss)
+        v.real("div_factor", self.div_factor, low=1.0)
+        v.real("sigma_f", self.sigma_f, low=0.0, low_open=True)
+        v.real("smoothing", self.smoothing, low=0.0, high=1.0, high_open=True)
+        v.steps("patience", self.patience, minimum=1)
+        v.steps("sync_every", self.sync_every, minimum=1)
+        if not isinstance(self.monotone, bool):
+            raise TypeError(f"monotone must be True or False; got {self.monotone!r}")
+        v.choice("decay", self.decay, tuple(DECAY_SHAPES))
+        v.choice("ramp", self.ramp, RAMPS)
+        if self.norm is not None and self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {', '.join(NORMS)} or None; got {self.norm!r}")
+        v.factor("final_lr_factor", self.final_lr_factor)
+        if self.outlier_filter is not None and not isinstance(self.outlier_filter, bool):
+            raise TypeError(
+                f"outlier_filter must be True, False or None; got {self.outlier_filter!r}"
+            )
+        v.real("outlier_k", self.outlier_k, low=0.0, low_open=True)
+        v.steps("outlier_window", self.outlier_window, minimum=MIN_HISTORY)
+        v.steps("outlier_persist", self.outlier_persist, minimum=2)
+        if self.decay == "exponential" and self.final_lr_factor <= 0:
+            raise ValueError("decay='exponential' needs final_lr_factor > 0")
+        if self.cooldown_steps is not None:
+            v.steps("cooldown_steps", self.cooldown_steps, minimum=1)
+        if self.initial_gap is not None:
+            v.real("initial_gap", self.initial_gap, low=0.0, low_open=True)
+        if self.k_constants is not None:
+            object.__setattr__(self, "k_constants", _check_k_constants(self.k_constants))
+        elif self.delta_star is not None:
+            v.real("delta_star", self.delta_star, low=0.0, low_open=True)
+            if self.initial_gap is not None and self.delta_star >= self.initial_gap:
+                raise ValueError(
+                    f"delta_star ({self.delta_star}) must be below initial_gap ({self.initial_gap})"
+                )
+        elif self.kappa is not None:
+            v.real("kappa", self.kappa, low=0.0, low_open=True)
+            if self.div_factor <= 1.0:
+                raise ValueError("fitting D* needs div_factor > 1 (or pass delta_star)")
+
+    # --- conversions --------------------------------------------------------------------------
+
+    @property
+    def filters_outliers(self) -> bool:
+        """Whether the outlier filter is on (``outlier_filter``, or by default ``smoothing > 0``)."""
+        return self.smoothing > 0 if self.outlier_filter is None else self.outlier_filter
+
+    def replace(self, **changes: Any) -> AdaptiveConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain values by field name (``k_constants`` as a list)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(AdaptiveConfig)}
+        if out["k_constants"] is not None:
+            out["k_constants"] = list(out["k_constants"])
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AdaptiveConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        names = field_names()
+        unknown = sorted(set(d) - set(names))
+        if unknown:
+            raise ValueError(
+                f"unknown adaptive warm-up option(s) {', '.join(unknown)}; valid: {', '.join(names)}"
+            )
+        d = dict(d)
+        if d.get("k_constants") is not None:
+            d["k_constants"] = tuple(d["k_constants"])
+        return cls(**d)
+
+    def schedule_fields(self) -> dict:
+        """The fields that decide the schedule (what a resumed run must match).
+
+        Leaves out how losses are read (``sync_every``, ``norm``: kappa is compared instead) and
+        the D* sources that are not used (e.g. ``kappa`` when ``delta_star`` is given).
+        """
+        out = {k: x for k, x in self.to_dict().items() if k not in _IO_FIELDS}
+        if self.k_constants is not None:
+            for k in ("delta_star", "kappa", "sigma_f", "ramp"):
+                out.pop(k)
+        elif self.delta_star is not None:
+            for k in ("kappa", "sigma_f"):
+                out.pop(k)
+        return out
+
+    @classmethod
+    def from_spec(
+        cls, spec: str, *, total_steps: int, target_loss: float | str | None = None
+    ) -> AdaptiveConfig:
+        """Parse ``"adaptive[:key=value,...]"`` (keys: any field but ``total_steps``).
+
+        ``total_steps`` comes from the run; ``target_loss`` from the spec, else the argument.
+        Values are read by the field's type: numbers, ``true``/``false``, ``none`` for optional
+        fields, ``K0/K1/K2`` for ``k_constants``. Unknown keys, bad values and a missing f* raise
+        a one-line ``ValueError`` naming the key.
+
+        >>> AdaptiveConfig.from_spec("adaptive:k_constants=40/-5/10,monotone=true",
+        ...                          total_steps=100, target_loss=1.5).k_constants
+        (40.0, -5.0, 10.0)
+        """
+        kwargs = parse_spec(spec)
+        if "total_steps" in kwargs:
+            raise ValueError(
+                f"the adaptive spec {spec!r} sets total_steps; the run's length sets it "
+                "(e.g. --steps / --total-steps)"
+            )
+        kwargs.setdefault("target_loss", target_loss)
+        if kwargs["target_loss"] is None:
+            raise ValueError(
+                "the adaptive schedule needs target_loss (f*): the loss the run can about reach "
+                "(--target-loss F or adaptive:target_loss=F)"
+            )
+        try:
+            return cls(total_steps=total_steps, **kwargs)
+        except TypeError as err:  # a wrong type from the caller's arguments: say which
+            raise ValueError(str(err)) from None
+
+    def to_spec(self) -> str:
+        """The spec that :meth:`from_spec` reads back (non-default fields; not ``total_steps``)."""
+        items = []
+        for f in dataclasses.fields(AdaptiveConfig):
+            value = getattr(self, f.name)
+            if f.name == "total_steps" or (
+                f.default is not dataclasses.MISSING and value == f.default
+            ):
+                continue
+            if f.name == "k_constants":
+                value = "/".join(repr(float(k)) for k in value)
+            items.append(f"{f.name}={value}")
+        return SPEC_NAME + (":" + ",".join(items) if items else "")
+
+
+def field_names() -> tuple[str, ...]:
+    """The names of the fields of :class:`AdaptiveConfig`, in order."""
+    return tuple(f.name for f in dataclasses.fields(AdaptiveConfig))
+
+
+def is_adaptive_spec(spec: str) -> bool:
+    """True when a schedule spec names the adaptive warm-up.
+
+    >>> is_adaptive_spec("adaptive:div_factor=10"), is_adaptive_spec("wsd")
+    (True, False)
+    """
+    return spec.partition(":")[0].strip() == SPEC_NAME
+
+
+def parse_spec(spec: str) -> dict[str, Any]:
+    """The typed ``key=value`` options of an ``adaptive[:...]`` spec (checked, not yet validated).
+
+    >>> parse_spec("adaptive:div_factor=10,delta_star=none,ramp=paper")
+    {'div_factor': 10.0, 'delta_star': None, 'ramp': 'paper'}
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"a schedule spec must be a string; got {spec!r}")
+    name, _, rest = spec.partition(":")
+    if name.strip() != SPEC_NAME:
+        raise ValueError(f"not an adaptive spec: {spec!r} (expected 'adaptive[:key=value,...]')")
+    types = {f.name: f.type for f in dataclasses.fields(AdaptiveConfig)}
+    out: dict[str, Any] = {}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, text = (s.strip() for s in item.partition("="))
+        if not eq or not key:
+            raise ValueError(f"adaptive spec items must be key=value; got {item!r} in {spec!r}")
+        if key not in types:
+            raise ValueError(
+                f"unknown adaptive warm-up option {key!r} in {spec!r}; valid: "
+                f"{', '.join(k for k in types if k != 'total_steps')}"
+            )
+        if key in out:
+            raise ValueError(f"adaptive option {key!r} is given twice in {spec!r}")
+        out[key] = _parse_value(key, text, str(types[key]))
+    return out
+
+
+def _parse_value(key: str, text: str, annotation: str) -> Any:
+    """Read one spec value by the field's annotation (``"float | None"``, ``"bool"``, ...)."""
+    kinds = [k.strip() for k in annotation.split("|")]
+    if "None" in kinds and text.lower() in ("none", "null"):
+        return None
+    base = kinds[0]
+    try:
+        if base == "int":
+            return int(text)
+        if base == "float":
+            if "str" in kinds and not _is_number(text):
+                return text
+            return float(text)
+        if base == "bool":
+            low = text.lower()
+            if low in ("true", "1", "yes"):
+                return True
+            if low in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if base.startswith("tuple"):
+            return tuple(float(x) for x in text.split("/"))
+    except ValueError:
+        want = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+        }.get(base, "three numbers K0/K1/K2")
+        none = " or none" if "None" in kinds else ""
+        raise ValueError(f"adaptive option {key} must be {want}{none}; got {text!r}") from None
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_k_constants(value: object) -> tuple[float, float, float]:
+    try:
+        ks = tuple(float(k) for k in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        ks = ()
+    if len(ks) != 3 or not all(math.isfinite(k) for k in ks) or ks[0] <= 0 or ks[2] <= 0:
+        raise ValueError(
+            "k_constants must be three finite numbers (K0, K1, K2) with K0 > 0 and K2 > 0; "
+            f"got {value!r}"
+        )
+    d = math.sqrt(ks[0] / ks[2])
+    if ks[0] + ks[1] * d + ks[2] * d * d <= 0:
+        raise ValueError(f"k_constants give a non-positive denominator at D*; got {ks}")
+    return ks
+
+
+# The benchmark's adaptive modes: name -> the AdaptiveConfig fields each sets, spelled out in full
+# (in this order) so that a stored result's schedule spec names its exact rules.
+# "adaptive-faithful": the seed paper's rules (raw mini-batch loss, the closed-form ramp
+#   eta(D) = D / (K0 + K1 D + K2 D^2), switch on the first loss at or below f* + D*).
+# "adaptive": autowarm's default mode (bias-corrected EMA of the loss, the ramp linear in the gap).
+# "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
+#   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
+MODES: dict[str, dict[str, object]] = {
+    "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
+    "adaptive": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "linear"},
+    "adaptive-paper-ramp": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "paper"},
+}
+
+__all__ = [
+    "MODES",
+    "RAMPS",
+    "AdaptiveConfig",
+    "field_names",
+    "is_adaptive_spec",
+    "parse_spec",
+]

@@ -1,0 +1,295 @@
+"""The loss-adaptive warm-up (Riabinin et al. 2026, arXiv 2602.05813) as an explicit state machine.
+
+The LR multiplier is a function of the sub-optimality gap ``D = loss - f*`` (``f*`` = ``target_loss``)
+rather than of the step. The paper's ramp (``ramp="paper"``) is ``m(D) = eta(D) / lr`` with
+``eta(D) = D / (K0 + K1 D + K2 D^2)`` fixed by ``m(D0) = 1/div``, ``m(D*) = 1`` and ``m'(D*) = 0``
+(:mod:`autowarm.adaptive.dstar`), i.e.
+
+    m(D) = 1 / (1 + (div - 1) (D0 / D) ((D - D*) / (D0 - D*))^2)   while D > D*.
+
+The default ramp (``ramp="linear"``) is the template the paper's D* fit matches that closed form to,
+linear in the gap: ``m(D) = 1/div + (1 - 1/div) (D0 - D) / (D0 - D*)``. Both start at ``1/div``, peak
+at ``D*`` and switch there; the closed form stays within a few per cent of ``1/div`` until the gap
+nears ``D*``, which on the CPU benchmark kept Muon's and Lion's warm-ups from ever ending
+(BENCHMARKS.md). Either way the LR rises while the loss falls, and it holds the peak (1) while the
+gap is at or below ``D*`` but ``patience`` is not yet reached. When the (smoothed) gap has been at
+or below ``D*`` for ``patience`` observations the schedule switches, permanently, to a decay from
+the peak over the remaining ``total_steps`` (default cosine to ``1e-4`` of the peak, as the paper).
+
+The machine is pure: a frozen, complete configuration (:class:`AdaptiveWarmupSchedule`, an
+:class:`~autowarm.adaptive.config.AdaptiveConfig` that knows where D* comes from) and an immutable
+state (:class:`~autowarm.adaptive.state.AdaptiveState`; the methods also take and return its
+plain-dict form, which loads with ``torch.load(weights_only=True)``):
+
+- ``init()`` -> the state before any update as a dict (``initial_state()``: typed); the first update
+  runs at ``1/div``, not at the peak;
+- ``advance(state)`` -> one optimizer update has been taken;
+- ``observe(state, loss)`` -> a loss has been observed (updates smoothing, the multiplier, the switch);
+- ``update(state, loss)`` = ``observe(advance(state), loss)``: the usual per-step call with the loss of
+  the update just taken (computed at its pre-update weights);
+- ``value(state)`` -> the multiplier of the next update (index ``state.step``).
+
+Differences from the published code, each fixing a defect of it: the first update runs at
+``1/div`` (not at the peak); the loss is smoothed by a bias-corrected EMA by default
+(``smoothing=0`` gives the raw, paper-faithful loss); the switch may require ``patience``
+consecutive observations at or below ``D*``; D* is fitted accurately (:func:`fit_delta_star`); a
+non-finite loss holds the multiplier and is counted; a loss below the target clamps the gap to
+``MIN_GAP`` (which triggers the switch); with smoothing (the default mode) an isolated outlier in
+either direction (a loss more than ``outlier_k`` robust scales from the last accepted ones, see
+:func:`_outlier_side`) is held back and dropped, while ``outlier_persist`` consecutive outliers on
+one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
+keeps the paper's rules and does not filter unless ``outlier_filter=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from autowarm.adaptive.config import MIN_HISTORY, AdaptiveConfig
+from autowarm.adaptive.dstar import constants as dstar_constants
+from autowarm.adaptive.dstar import fit_delta_star, linear_multiplier, multiplier
+from autowarm.adaptive.state import AdaptiveState
+from autowarm.schedules.presets import decay_ramp
+
+MIN_GAP = 1e-12  # a gap at or below zero is clamped to this (loss below the target)
+
+
+@functools.lru_cache(maxsize=64)
+def _decay_piece(n: int, decay: str, final: float, cooldown: int | None):
+    """The post-switch schedule over ``n`` remaining updates (cached per switch step)."""
+    if cooldown is None or cooldown >= n:
+        return decay_ramp(n, decay, final)
+    from autowarm.schedules.pieces import Constant, sequence
+
+    return sequence((n - cooldown, Constant(1.0)), (None, decay_ramp(cooldown, decay, final)))
+
+
+def _outlier_side(recent: tuple[float, ...], loss: float, k: float) -> int:
+    """+1 / -1 when ``loss`` is an outlier above / below the recent losses, else 0.
+
+    The reference is the median of the last three accepted losses; the scale is the typical
+    change between consecutive ones (``1.4826 median |L_t - L_{t-1}|``, which a steady trend does
+    not inflate the way a MAD around a lagging median does), at least 1% of the reference. An
+    outlier is more than ``k`` scales away. With fewer than ``MIN_HISTORY`` losses: 0.
+    """
+    if len(recent) < MIN_HISTORY:
+        return 0
+    ref = statistics.median(recent[-3:])
+    steps = statistics.median(abs(b - a) for a, b in itertools.pairwise(recent))
+    scale = max(1.4826 * steps, 0.01 * abs(ref), 1e-12)
+    z = (loss - ref) / scale
+    return 0 if abs(z) <= k else (1 if z > 0 else -1)
+
+
+def _typed(fn: Callable[..., AdaptiveState]) -> Callable[..., Any]:
+    """Let a transition take a typed state or its dict form and return the same form."""
+
+    @functools.wraps(fn)
+    def wrapper(self, state, *args):
+        if isinstance(state, AdaptiveState):
+            return fn(self, state, *args)
+        return fn(self, AdaptiveState.from_dict(state), *args).to_dict()
+
+    return wrapper
+
+
+class AdaptiveWarmupSchedule(AdaptiveConfig):
+    """Configuration and pure transition functions of the loss-adaptive warm-up.
+
+    The fields are those of :class:`~autowarm.adaptive.config.AdaptiveConfig` (same order and
+    defaults); the machine also needs a source of D*: ``delta_star``, ``kappa`` (the D* fit) or
+    ``k_constants``. ``norm`` and ``sync_every`` only concern the torch adapter.
+
+    Example, driving it by hand with a falling loss (f* = 1, D* given):
+
+    >>> s = AdaptiveWarmupSchedule(total_steps=10, target_loss=1.0, delta_star=1.0,
+    ...                            div_factor=10.0, smoothing=0.0)
+    >>> state = s.init()
+    >>> lrs = []
+    >>> for loss in [5.0, 4.0, 3.0, 2.5, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4]:
+    ...     lrs.append(round(s.value(state), 3))
+    ...     state = s.update(state, loss)
+    >>> lrs
+    [0.1, 0.1, 0.4, 0.7, 0.85, 0.905, 0.655, 0.346, 0.096, 0.0]
+    >>> state["warmup_end_step"], state["phase"]
+    (5, 'decay')
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.k_constants is None and self.delta_star is None and self.kappa is None:
+            raise ValueError(
+                "the adaptive warm-up needs delta_star, kappa (for the D* fit) or k_constants; "
+                "got none of them"
+            )
+
+    @classmethod
+    def from_config(cls, config: AdaptiveConfig, **changes: Any) -> AdaptiveWarmupSchedule:
+        """The machine of a configuration (with some fields changed, e.g. a computed kappa)."""
+        return cls(**{**config.to_dict(), **changes, "k_constants": config.k_constants})
+
+    # --- the state machine -------------------------------------------------------------------
+
+    def initial_state(self) -> AdaptiveState:
+        """The state before the first update: step 0, no loss seen, multiplier ``1/div``."""
+        return AdaptiveState(d0=self.initial_gap, multiplier=1.0 / self.div_factor)
+
+    def init(self) -> dict:
+        """:meth:`initial_state` as a plain dict."""
+        return self.initial_state().to_dict()
+
+    @_typed
+    def advance(self, state: AdaptiveState) -> AdaptiveState:
+        """One optimizer update has been taken."""
+        return dataclasses.replace(state, step=state.step + 1)
+
+    @_typed
+    def observe(self, state: AdaptiveState, loss: float) -> AdaptiveState:
+        """Feed the loss of an update taken; the switch (if any) applies from ``state.step``."""
+        loss = float(loss)
+        if not math.isfinite(loss):
+            return dataclasses.replace(state, nonfinite=state.nonfinite + 1)
+        if not self.filters_outliers:
+            return self._accept(state, loss)
+        side = _outlier_side(state.recent, loss, self.outlier_k)
+        if side == 0:  # an ordinary loss: any held outliers were isolated
+            state = dataclasses.replace(state, held=(), outliers=state.outliers + len(state.held))
+            return self._accept(state, loss)
+        held = state.held
+        if held and _outlier_side(state.recent, held[0], self.outlier_k) != side:
+            state = dataclasses.replace(state, outliers=state.outliers + len(held))
+            held = ()
+        held = (*held, loss)
+        if len(held) < self.outlier_persist:
+            return dataclasses.replace(state, held=held)  # wait: a spike, or a shift?
+        # The shift persists: accept the held losses in order, the window restarts from them.
+        state = dataclasses.replace(state, held=(), recent=())
+        for x in held:
+            state = self._accept(state, x)
+        return state
+
+    def _accept(self, state: AdaptiveState, loss: float) -> AdaptiveState:
+        """Take a finite loss into the smoothed loss, the multiplier and the switch."""
+        recent = state.recent
+        if self.filters_outliers:
+            recent = (*recent, loss)[-self.outlier_window :]
+        beta = self.smoothing
+        ema = beta * state.ema + (1.0 - beta) * loss
+        weight = beta * state.ema_weight + (1.0 - beta)
+        smoothed = ema / weight
+        gap = max(smoothed - self.target_loss, MIN_GAP)
+        changes: dict[str, Any] = {
+            "recent": recent,
+            "ema": ema,
+            "ema_weight": weight,
+            "observed": state.observed + 1,
+            "loss": smoothed,
+            "gap": gap,
+        }
+        if state.phase == "decay":
+            return dataclasses.replace(state, **changes)
+        d0, ds = state.d0, state.delta_star
+        if ds is None:
+            d0, ds = self._start(d0, smoothed)
+            changes.update(d0=d0, delta_star=ds)
+        if gap <= ds:
+            m = 1.0  # at the peak: hold it while the patience runs
+        elif self.k_constants is not None:
+            m = self._k_multiplier(gap)
+        elif self.ramp == "linear":
+            m = linear_multiplier(gap, d0, ds, self.div_factor)
+        else:
+            m = multiplier(gap, d0, ds, self.div_factor)
+        m = min(max(m, 0.0), 1.0)
+        if self.monotone:
+            m = max(m, state.multiplier)
+        below = state.below + 1 if gap <= ds else 0
+        changes.update(multiplier=m, below=below)
+        if below >= self.patience:
+            changes.update(phase="decay", warmup_end_step=state.step, multiplier=1.0)
+        return dataclasses.replace(state, **changes)
+
+    def update(self, state, loss: float):
+        """``observe(advance(state), loss)``: the loss of the update just taken."""
+        return self.observe(self.advance(state), loss)
+
+    def value(self, state) -> float:
+        """The multiplier of update ``state.step`` (in ``[0, 1]``, always finite)."""
+        st = AdaptiveState.from_dict(state)
+        if st.phase == "warmup":
+            return st.multiplier
+        start = st.warmup_end_step
+        remaining = self.total_steps - start
+        if remaining < 1:
+            return self.final_lr_factor
+        piece = _decay_piece(remaining, self.decay, self.final_lr_factor, self.cooldown_steps)
+        return piece(st.step - start)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _start(self, d0: float | None, first_loss: float) -> tuple[float, float]:
+        """D0 and D* at the first finite observation."""
+        if d0 is None:
+            d0 = first_loss - self.target_loss
+            if d0 <= 0:
+                raise ValueError(
+                    f"target_loss ({self.target_loss}) must be below the first observed loss "
+                    f"({first_loss}); choose f* under the initial loss (about the loss you expect "
+                    "to reach, see the docs)"
+                )
+        if self.k_constants is not None:
+            k0, _, k2 = self.k_constants
+            ds = math.sqrt(k0 / k2)
+        elif self.delta_star is not None:
+            ds = float(self.delta_star)
+        else:
+            ds = fit_delta_star(d0, self.div_factor, float(self.kappa), self.sigma_f)
+        if ds >= d0:
+            raise ValueError(
+                f"delta_star ({ds}) must be below the initial gap D0 = {d0} (first loss minus "
+                f"target_loss {self.target_loss})"
+            )
+        return float(d0), float(ds)
+
+    def _k_multiplier(self, gap: float) -> float:
+        k0, k1, k2 = self.k_constants
+        ds = math.sqrt(k0 / k2)
+        peak = ds / (k0 + k1 * ds + k2 * ds * ds)
+        den = k0 + k1 * gap + k2 * gap * gap
+        return (gap / den) / peak if den > 0 else 1.0
+
+    def constants(self, state, lr: float = 1.0) -> tuple[float, float, float] | None:
+        """``(K0, K1, K2)`` for the peak LR ``lr`` (``None`` before the first loss)."""
+        if self.k_constants is not None:
+            return self.k_constants
+        st = AdaptiveState.from_dict(state)
+        if st.delta_star is None:
+            return None
+        return dstar_constants(st.d0, st.delta_star, self.div_factor, lr)
+
+    def simulate(self, losses: Iterable[float]) -> dict:
+        """Run over a recorded loss curve: one loss per optimizer update, in order.
+
+        Returns plain lists: ``multiplier[k]`` (the multiplier update ``k`` ran with), ``gap[k]``
+        and ``phase[k]`` after observing ``loss[k]``, and the final ``state`` (a dict).
+
+        >>> s = AdaptiveWarmupSchedule(total_steps=4, target_loss=0.0, delta_star=1.0,
+        ...                            div_factor=4.0, smoothing=0.0)
+        >>> out = s.simulate([3.0, 2.0, 1.0, 0.5])
+        >>> [round(m, 3) for m in out["multiplier"]], out["state"]["warmup_end_step"]
+        ([0.25, 0.25, 0.625, 0.0], 3)
+        """
+        state = self.initial_state()
+        mults, gaps, phases = [], [], []
+        for loss in losses:
+            mults.append(self.value(state))
+            state = self.update(state, loss)
+            gaps.append(state.gap)
+            phases.append(state.phase)
+        return {"multiplier": mults, "gap": gaps, "phase": phases, "state": state.to_dict()}
