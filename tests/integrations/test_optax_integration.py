@@ -122,7 +122,7 @@ CONFIGS = [
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
 def test_adaptive_parity_under_jit(cfg):
-    machine = AdaptiveWarmupSchedule(TOTAL, 1.0, div_factor=20.0, **cfg)
+    machine = AdaptiveWarmupSchedule(TOTAL, 1.0, div_factor=20.0, outlier_filter=False, **cfg)
     losses = _losses(nan_at=(7,))
     want, ref_state = _reference(machine, losses)
     mults, state = jax.jit(lambda x: ao.simulate(machine, x))(jnp.asarray(losses))
@@ -172,7 +172,9 @@ HYPOTHESIS_MACHINES = [
 def test_adaptive_parity_hypothesis_float64(cfg):
     """In float64 the switch step and every multiplier equal the Python machine's."""
     with jax.enable_x64(True):
-        machine = AdaptiveWarmupSchedule(30, 0.5, delta_star=2.0, div_factor=10.0, **cfg)
+        machine = AdaptiveWarmupSchedule(
+            30, 0.5, delta_star=2.0, div_factor=10.0, outlier_filter=False, **cfg
+        )
         run = jax.jit(lambda x: ao.simulate(machine, x))  # compiled once, for every example
 
         @settings(
@@ -194,7 +196,7 @@ def test_adaptive_parity_hypothesis_float64(cfg):
 def test_transformation_scales_adamw_like_the_torch_scheduler():
     """chain(adamw(lr), adaptive_warmup) == adamw with lr * (AdaptiveWarmup's multiplier)."""
     lr, total = 0.3, 30
-    opts = dict(delta_star=1.0, div_factor=10.0, smoothing=0.5)
+    opts = dict(delta_star=1.0, div_factor=10.0, smoothing=0.5, outlier_filter=False)
     target = jnp.array([1.0, -2.0, 0.5])
 
     def loss_fn(w):
@@ -243,13 +245,18 @@ def test_transformation_scales_adamw_like_the_torch_scheduler():
 
 
 def test_resume_from_a_torch_state_and_pytree_state():
-    machine = AdaptiveWarmupSchedule(TOTAL, 1.0, delta_star=0.8, div_factor=20.0)
+    machine = AdaptiveWarmupSchedule(
+        TOTAL, 1.0, delta_star=0.8, div_factor=20.0, outlier_filter=False
+    )
     losses = _losses()
     want, _ = _reference(machine, losses)
     # a torch AdaptiveWarmup run stopped mid warm-up, resumed in JAX
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=1.0)
-    sched = AdaptiveWarmup(opt, total_steps=TOTAL, target_loss=1.0, delta_star=0.8, div_factor=20.0)
+    sched = AdaptiveWarmup(
+        opt, total_steps=TOTAL, target_loss=1.0, delta_star=0.8, div_factor=20.0,
+        outlier_filter=False,
+    )  # fmt: skip
     for loss in losses[:10]:
         opt.step()
         sched.step(float(loss))
@@ -274,6 +281,10 @@ def test_transformation_bad_input():
         ao.adaptive_warmup(10, 0.0)  # no delta_star, kappa or k_constants
     with pytest.raises(ValueError, match="smoothing"):
         ao.adaptive_warmup(10, 0.0, delta_star=1.0, smoothing=1.5)
+    with pytest.raises(ValueError, match="outlier_filter=False"):
+        ao.adaptive_warmup(10, 0.0, delta_star=1.0, outlier_filter=True)
+    with pytest.raises(ValueError, match="outlier_filter=False"):
+        ao.simulate(AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0), jnp.ones(3))
     with pytest.raises(TypeError, match="AdaptiveWarmupSchedule"):
         ao.from_schedule({"total_steps": 10})
     with pytest.raises(ValueError, match="phase"):

@@ -40,6 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from autowarm._extras import require
+from autowarm.adaptive.state import AdaptiveState
 from autowarm.schedules import AdaptiveWarmupSchedule, from_spec
 from autowarm.schedules.adaptive import MIN_GAP
 from autowarm.schedules.presets import DECAY_SHAPES
@@ -67,6 +68,11 @@ _SUPPORTED = frozenset(
         "cooldown_steps",
         "k_constants",
         "ramp",
+        # the outlier filter must be off (checked in from_schedule); its settings are then unused
+        "outlier_filter",
+        "outlier_k",
+        "outlier_window",
+        "outlier_persist",
     }
 )
 
@@ -146,6 +152,23 @@ class AdaptiveWarmupState(NamedTuple):
     scale: jax.Array  # the multiplier the last update ran with
 
 
+def _check(machine) -> None:
+    """Refuse a machine with options this module does not implement (at trace time)."""
+    if not isinstance(machine, AdaptiveWarmupSchedule):
+        raise TypeError(f"machine must be an AdaptiveWarmupSchedule; got {machine!r}")
+    for field in dataclasses.fields(machine):
+        if field.name not in _SUPPORTED and getattr(machine, field.name) != field.default:
+            raise ValueError(
+                f"{field.name}={getattr(machine, field.name)!r} is not implemented in the optax "
+                f"integration; leave it at its default ({field.default!r})"
+            )
+    if machine.filters_outliers:
+        raise ValueError(
+            "the outlier filter (on by default when smoothing > 0) is not implemented in the "
+            "optax integration; pass outlier_filter=False"
+        )
+
+
 def _float_dtype():
     return jnp.result_type(float)  # float32, or float64 under jax_enable_x64
 
@@ -167,6 +190,11 @@ def from_machine_state(state: dict) -> AdaptiveWarmupState:
     """
     f = _float_dtype()
     i = jnp.int32
+    if state.get("held"):
+        raise ValueError(
+            "this state holds back suspected outlier losses (the outlier filter), which the "
+            "optax integration does not implement; resume it with the torch scheduler"
+        )
     if state["phase"] not in ("warmup", "decay"):
         raise ValueError(f"state['phase'] must be 'warmup' or 'decay'; got {state['phase']!r}")
     end = state["warmup_end_step"]
@@ -191,7 +219,7 @@ def from_machine_state(state: dict) -> AdaptiveWarmupState:
 def to_machine_state(state: AdaptiveWarmupState) -> dict:
     """The state as the torch machine's dict of plain Python values (not jit-able: reads arrays).
 
-    >>> m = AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, div_factor=4.0)
+    >>> m = AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, div_factor=4.0, outlier_filter=False)
     >>> to_machine_state(init_state(m)) == m.init()
     True
     """
@@ -201,7 +229,7 @@ def to_machine_state(state: AdaptiveWarmupState) -> dict:
         return None if math.isnan(x) else x
 
     end = int(state.warmup_end_step)
-    return {
+    return AdaptiveState.from_dict({
         "step": int(state.step),
         "observed": int(state.observed),
         "nonfinite": int(state.nonfinite),
@@ -215,7 +243,7 @@ def to_machine_state(state: AdaptiveWarmupState) -> dict:
         "below": int(state.below),
         "multiplier": float(state.multiplier),
         "warmup_end_step": None if end < 0 else end,
-    }
+    }).to_dict()  # fmt: skip
 
 
 def _curve(curve: str, p):
@@ -238,7 +266,7 @@ def _curve(curve: str, p):
 def value(machine: AdaptiveWarmupSchedule, state: AdaptiveWarmupState):
     """The multiplier of the next update (``machine.value`` in jnp; jit-compatible).
 
-    >>> m = AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, div_factor=4.0)
+    >>> m = AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, div_factor=4.0, smoothing=0.0)
     >>> float(value(m, init_state(m)))
     0.25
     """
@@ -300,6 +328,7 @@ def _start(machine: AdaptiveWarmupSchedule, first, smoothed):
 
 def observe(machine: AdaptiveWarmupSchedule, state: AdaptiveWarmupState, loss):
     """Feed the loss of an update taken (``machine.observe`` in jnp; jit-compatible)."""
+    _check(machine)
     f = _float_dtype()
     loss = jnp.asarray(loss).astype(f)
     finite = jnp.isfinite(loss)
@@ -315,7 +344,8 @@ def observe(machine: AdaptiveWarmupSchedule, state: AdaptiveWarmupState, loss):
         lambda: _start(machine, first, smoothed),
         lambda: (state.d0, state.delta_star),
     )
-    m = jnp.clip(_ramp(machine, gap, d0, ds), 0.0, 1.0)
+    # at or below D* the multiplier is the peak while the patience runs
+    m = jnp.clip(jnp.where(gap <= ds, 1.0, _ramp(machine, gap, d0, ds)), 0.0, 1.0)
     if machine.monotone:
         m = jnp.maximum(m, state.multiplier)
     below = jnp.where(gap <= ds, state.below + 1, 0).astype(jnp.int32)
@@ -366,16 +396,7 @@ def simulate(machine: AdaptiveWarmupSchedule, losses, state: AdaptiveWarmupState
 def from_schedule(machine: AdaptiveWarmupSchedule):
     """The adaptive warm-up of a :class:`~autowarm.schedules.AdaptiveWarmupSchedule` as an
     ``optax.GradientTransformationExtraArgs`` (see :func:`adaptive_warmup`)."""
-    if not isinstance(machine, AdaptiveWarmupSchedule):
-        raise TypeError(f"machine must be an AdaptiveWarmupSchedule; got {machine!r}")
-    for field in dataclasses.fields(machine):
-        if field.name not in _SUPPORTED and getattr(machine, field.name) != field.default:
-            raise ValueError(
-                f"{field.name}={getattr(machine, field.name)!r} is not implemented in the optax "
-                f"integration; leave it at its default ({field.default!r})"
-            )
-    if machine.decay not in DECAY_SHAPES:  # pragma: no cover - the machine validates it
-        raise ValueError(f"decay must be one of {sorted(DECAY_SHAPES)}; got {machine.decay!r}")
+    _check(machine)
 
     def init_fn(params):
         del params
@@ -422,7 +443,9 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
         **options: the other arguments of :class:`autowarm.schedules.AdaptiveWarmupSchedule`
             (``div_factor``, ``delta_star``, ``kappa``, ``smoothing``, ``patience``, ``ramp``,
             ``decay``, ``final_lr_factor``, ``cooldown_steps``, ``monotone``, ``initial_gap``,
-            ``sigma_f``, ``k_constants``), with the same defaults and checks. One of
+            ``sigma_f``, ``k_constants``), with the same defaults and checks, except that the
+            outlier filter of the smoothed mode is not implemented here and is off
+            (``outlier_filter=False``; ``True`` is refused). One of
             ``delta_star``, ``kappa`` (e.g. ``autowarm.schedules.kappa("spectral", shapes)`` over
             the matrices the optimizer's norm applies to) or ``k_constants`` is needed.
 
@@ -444,6 +467,7 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
     >>> int(state[1].warmup_end_step)
     4
     """
+    options.setdefault("outlier_filter", False)
     return from_schedule(AdaptiveWarmupSchedule(total_steps, target_loss, **options))
 
 
