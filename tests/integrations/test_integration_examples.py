@@ -27,6 +27,7 @@ def fresh_accelerate_state():
         GradientState._reset_state()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_example_runs(script, monkeypatch, capsys, fresh_accelerate_state):
