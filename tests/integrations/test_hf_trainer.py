@@ -226,3 +226,42 @@ def test_a_loss_computed_outside_the_model_is_refused(tmp_path):
     with pytest.raises(ValueError, match="saw no loss"):
         trainer.train()
     assert sched.last_epoch == 0  # nothing was stepped
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:AdaptiveWarmup is still in its warm-up")
+def test_ddp_two_ranks_use_the_global_mean_loss(tmp_path):
+    """2 gloo ranks, average_tokens_across_devices (the default): both ranks apply the LR that a
+    plain loop fed the Trainer's logged loss (the mean over all tokens of both ranks) gives."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    worker = Path(__file__).with_name("hf_ddp_worker.py")
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+        "--master_addr=127.0.0.1", f"--master_port={port}", str(worker), str(tmp_path),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    import json
+
+    r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert r0["world"] == 2 and r0["last_epoch"] == r1["last_epoch"] == 6
+    assert r0["lr"] == r1["lr"]
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1e-2)
+    ref = AdaptiveWarmup(opt, total_steps=6, **WARMUP)
+    want = []
+    for loss in r0["losses"]:
+        want.append(opt.param_groups[0]["lr"])
+        opt.step()
+        ref.step(loss)
+    assert r0["lr"] == pytest.approx(want, rel=1e-5)
+    assert r0["local_gap"] == pytest.approx(ref.gap, rel=1e-5)
