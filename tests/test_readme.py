@@ -87,3 +87,20 @@ def test_console_example_output_is_exact(index, example_dir):
     res = subprocess.run(argv, cwd=example_dir, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stdout.rstrip("\n") == expected.rstrip("\n")
+
+
+def _excerpts() -> list[tuple[str, str]]:
+    """(example path, code) of the README blocks marked ``<!-- excerpt: PATH -->``."""
+    return re.findall(r"<!-- excerpt: (\S+) -->\n```py\n(.*?)```", README, flags=re.S)
+
+
+def test_every_py_block_is_a_marked_excerpt():
+    assert len(_blocks("py")) == len(_excerpts()) >= 4
+
+
+@pytest.mark.parametrize(("path", "code"), _excerpts(), ids=[p for p, _ in _excerpts()])
+def test_excerpt_lines_are_lines_of_a_runnable_example(path, code):
+    # The scripts themselves run in tests/integrations/test_integration_examples.py.
+    lines = {line.strip() for line in (ROOT / path).read_text().splitlines()}
+    missing = [x for x in code.splitlines() if x.strip() and x.strip() not in lines]
+    assert not missing, f"README lines not in {path}: {missing}"
