@@ -3,14 +3,15 @@ the machine summary of a finished (or time-limited) benchmark directory.
 
 Subcommands (the shell script calls them):
 
-- ``prepare OUT --data SRC --tokenizer T --vocab-size V [--require-gpu]``: one process for
-  everything before the runs. It checks the device (with ``--require-gpu``, exit status 3 and a
-  one-line reason when torch sees no CUDA device), picks the adaptive arms (``adaptive-faithful``,
-  ``adaptive`` and ``adaptive-auto`` where the installed autowarm defines it in
-  ``autowarm.adaptive.MODES``), and builds the corpus, trains the tokenizer and writes the token
-  cache once (``autowarm.train.load_data``, the same call every run makes; its cache is keyed by
-  the data options, so the concurrent runs then only memory-map it). It writes
-  ``OUT/gpu_check_machine.json`` and prints one line: ``modes<TAB>cache<TAB>description`` (progress goes to stderr).
+- ``prepare OUT --data SRC --tokenizer T --vocab-size V --optimizers a,b [--require-gpu]``: one
+  process for everything before the runs. It checks the optimizer names (exit status 2) and the
+  device (with ``--require-gpu``, exit status 3 and a one-line reason when torch sees no CUDA
+  device), picks the adaptive arms (``adaptive-faithful``, ``adaptive`` and ``adaptive-auto``
+  where the installed autowarm defines it in ``autowarm.adaptive.MODES``), and builds the
+  corpus, trains the tokenizer and writes the token cache once (``autowarm.train.load_data``, the
+  same call every run makes; its cache is keyed by the data options, so the concurrent runs then
+  only memory-map it). It writes ``OUT/gpu_check_machine.json`` and prints one line,
+  ``modes<TAB>cache<TAB>description`` (progress goes to stderr).
 - ``summary OUT --mode full|tiny --phases FILE --cache DIR``: write ``OUT/gpu_summary.json`` and
   ``OUT/gpu_summary.md``: the machine (GPU name, torch / CUDA / cuDNN versions, driver), each
   planned run's status, wall time, training tokens/s and final loss, the aggregate throughput and
@@ -177,9 +178,13 @@ def summarize(root: Path, mode: str, phases: Path, cache: str, facts: dict) -> d
         # 6 N FLOP per token (forward + backward through the weights; attention not counted)
         "model_tflops": round(6 * params * agg / 1e12, 1) if agg else None,
         "data_cache": cache,
-        "data_prepared_once": bool(cache) and caches == {cache},
+        # True: every run that recorded its data read the cache `prepare` built; None: no run did
+        "data_prepared_once": (caches == {cache}) if caches else None,
         "runs": runs,
     }
+
+
+_ONCE = {True: "yes", False: "NO, some runs built their own", None: "unknown (no run recorded it)"}
 
 
 def write_summary(root: Path, summary: dict) -> None:
@@ -198,15 +203,19 @@ def write_summary(root: Path, summary: dict) -> None:
         + "; ".join(
             f"{p['phase']} {p['seconds']:.0f} s ({p['status']})" for p in summary["phases"]
         ),
-        f"- aggregate {summary['aggregate_tokens_per_s']} tokens/s over the bench phase, "
-        f"{summary['model_tflops']} TFLOP/s by 6 N"
+        (
+            f"- aggregate {summary['aggregate_tokens_per_s']} tokens/s over the bench phase, "
+            f"{summary['model_tflops']} TFLOP/s by 6 N"
+            if summary["aggregate_tokens_per_s"]
+            else "- aggregate throughput: no finished run"
+        )
         + (
             f" ({100 * summary['model_tflops'] * 1e12 / H200_BF16_PEAK:.0f}% of the H200's "
             f"measured 790 bf16 TFLOP/s)"
             if summary["model_tflops"] and m["gpu"]
             else ""
         ),
-        f"- data prepared once: {'yes' if summary['data_prepared_once'] else 'NO'} "
+        f"- data prepared once: {_ONCE[summary['data_prepared_once']]} "
         f"(cache {summary['data_cache']})",
         "",
         "| run | status | wall s | train s | tokens/s | final val loss | warm-up end |",
@@ -230,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--data", required=True)
     pr.add_argument("--tokenizer", required=True)
     pr.add_argument("--vocab-size", type=int, required=True)
+    pr.add_argument("--optimizers", default="muon,lion", help="checked against the preset")
     pr.add_argument("--require-gpu", action="store_true")
     s = sub.add_parser("summary")
     s.add_argument("out")
@@ -239,6 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     root = Path(args.out)
     if args.cmd == "prepare":
+        from autowarm.bench import preset
+
+        known = preset("gpu-mid").optimizers
+        bad = [o for o in args.optimizers.split(",") if o.strip() not in known]
+        if bad:
+            p.error(
+                f"--optimizers: {', '.join(bad)} not in preset gpu-mid; valid: {', '.join(known)}"
+            )
         facts = machine(args.require_gpu)  # exits 3 before any work when the GPU is missing
         print(f"[gpu_check] machine: {json.dumps(facts)}", file=sys.stderr, flush=True)
         arms = modes()

