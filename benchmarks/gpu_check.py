@@ -38,6 +38,7 @@ from pathlib import Path
 WANTED_MODES = ("adaptive-faithful", "adaptive", "adaptive-auto")
 H200_BF16_PEAK = 790e12  # FLOP/s of a dense bf16 matmul measured on this project's H200
 MACHINE_FILE = "gpu_check_machine.json"  # what `prepare` found, read back by `summary`
+SUMMARY_MD, SUMMARY_JSON = "gpu_summary.md", "gpu_summary.json"  # what `summary` writes
 
 
 def machine(require_gpu: bool = False) -> dict:
@@ -189,7 +190,7 @@ _ONCE = {True: "yes", False: "NO, some runs built their own", None: "unknown (no
 
 def write_summary(root: Path, summary: dict) -> None:
     """``gpu_summary.json`` and a short markdown ``gpu_summary.md`` in ``root``."""
-    (root / "gpu_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (root / SUMMARY_JSON).write_text(json.dumps(summary, indent=1) + "\n")
     m = summary["machine"]
     device = m["gpu"] or "CPU"
     lines = [
@@ -228,7 +229,7 @@ def write_summary(root: Path, summary: dict) -> None:
             f"{r.get('train_time_s', '')} | {r.get('tokens_per_s', '')} | "
             f"{'' if loss is None else f'{loss:.4f}'} | {r.get('warmup_end_step') or ''} |"
         )
-    (root / "gpu_summary.md").write_text("\n".join(lines) + "\n")
+    (root / SUMMARY_MD).write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         facts = _read_json(root / MACHINE_FILE) or {}
         summary = summarize(root, args.mode, Path(args.phases), args.cache, facts)
         write_summary(root, summary)
-        print(root / "gpu_summary.md")
+        print(root / SUMMARY_MD)
     return 0
 
 

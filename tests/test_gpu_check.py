@@ -82,8 +82,9 @@ def test_gpu_mid_plans_grid_and_adaptive_arms_on_the_auto_device(tmp_path):
 def test_bad_arguments_fail_before_any_work(tmp_path):
     for args, message in (
         ([], "OUTDIR is required"),
-        (["--budget-s", "soon", str(tmp_path)], "--budget-s must be whole seconds; got soon"),
+        (["--budget-s", "soon", str(tmp_path)], "--budget-s must be an integer >= 1; got soon"),
         (["--fast", str(tmp_path)], "unknown option --fast"),
+        (["--steps", "0", str(tmp_path)], "--steps must be an integer >= 1; got 0"),
         ([str(tmp_path / "a"), str(tmp_path / "b")], "one OUTDIR only"),
     ):
         res = _run(args, tmp_path)
@@ -96,6 +97,9 @@ def test_bad_arguments_fail_before_any_work(tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the failure without a GPU")
 def test_full_mode_stops_without_a_gpu(tmp_path):
     out = tmp_path / "out"
+    res = _run(["--optimizers", "muon,sgd", str(out)], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--optimizers: sgd not in preset gpu-mid; valid: muon, lion, normsgd" in res.stderr
     res = _run([str(out)], tmp_path)
     assert res.returncode == 3, res.stdout + res.stderr
     assert "sees no CUDA device; the full check needs one GPU" in res.stderr
@@ -123,7 +127,7 @@ def test_summary_marks_runs_that_did_not_finish(tmp_path):
     assert s["model_tflops"] == round(6 * 1e6 * 10240 / 1e12, 1)
     assert s["data_prepared_once"] is True
     gc.write_summary(root, s)
-    md = (root / "gpu_summary.md").read_text()
+    md = (root / gc.SUMMARY_MD).read_text()
     assert "NVIDIA H200" in md and "| muon__adaptive__s0 | not finished |" in md
     assert "bench 8 s (time-limit)" in md
     (root / "runs" / ids[0] / "config.json").unlink()  # no run recorded which cache it read
@@ -132,6 +136,7 @@ def test_summary_marks_runs_that_did_not_finish(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_mode_runs_every_phase_on_the_cpu(tmp_path):
+    gc = _helper()
     out = tmp_path / "out"
     res = _run(["--tiny", str(out)], tmp_path)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -144,16 +149,16 @@ def test_tiny_mode_runs_every_phase_on_the_cpu(tmp_path):
         assert f"| {arm} |" in report
     assert "| 0 (best) |" in report or "| 0 |" in report
     assert "| 2 (best) |" in report or "| 2 |" in report
-    summary = json.loads((out / "gpu_summary.json").read_text())
+    summary = json.loads((out / gc.SUMMARY_JSON).read_text())
     assert summary["mode"] == "tiny" and summary["machine"]["device"] == "cpu"
     assert sorted(summary["arms"]) == sorted(arms)
     assert summary["runs_done"] == summary["runs_planned"] == 4
     assert summary["data_prepared_once"] is True  # every run read the cache `prepare` built
     assert all(r["tokens_per_s"] > 0 and r["device"] == "cpu" for r in summary["runs"])
-    md = (out / "gpu_summary.md").read_text()
+    md = (out / gc.SUMMARY_MD).read_text()
     for arm in arms:
         assert f"muon__{arm}__s0 | done |" in md
     with tarfile.open(out / "gpu_check_bundle.tar.gz") as tf:
         names = tf.getnames()
-    assert "report.md" in names and "gpu_summary.md" in names
+    assert "report.md" in names and gc.SUMMARY_MD in names
     assert not any(n.endswith(".pt") for n in names)
