@@ -142,17 +142,19 @@ def test_tiny_mode_runs_every_phase_on_the_cpu(tmp_path):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     for phase in ("preparing the data once", "token cache (built once)", "bench (at most"):
         assert phase in res.stdout
-    arms = ["grid-w0", "grid-w2", "adaptive-faithful", "adaptive"]
+    modes = gc.modes()  # adaptive-faithful, adaptive, and adaptive-auto once autowarm has it
+    assert modes[:2] == ["adaptive-faithful", "adaptive"]
+    arms = ["grid-w0", "grid-w2", *modes]
     report = (out / "report.md").read_text()
     assert "Preset `gpu-mid`" in report
-    for arm in ("adaptive-faithful", "adaptive"):
+    for arm in modes:
         assert f"| {arm} |" in report
     assert "| 0 (best) |" in report or "| 0 |" in report
     assert "| 2 (best) |" in report or "| 2 |" in report
     summary = json.loads((out / gc.SUMMARY_JSON).read_text())
     assert summary["mode"] == "tiny" and summary["machine"]["device"] == "cpu"
     assert sorted(summary["arms"]) == sorted(arms)
-    assert summary["runs_done"] == summary["runs_planned"] == 4
+    assert summary["runs_done"] == summary["runs_planned"] == len(arms)
     assert summary["data_prepared_once"] is True  # every run read the cache `prepare` built
     assert all(r["tokens_per_s"] > 0 and r["device"] == "cpu" for r in summary["runs"])
     md = (out / gc.SUMMARY_MD).read_text()
