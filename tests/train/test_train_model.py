@@ -22,6 +22,7 @@ def test_forward_shapes_and_loss():
     [
         ("cpu", 836_736),  # ~0.84 M (the reference doc's benchmark model)
         ("cpu-large", 4_885_760),
+        ("llama-30m", 30_565_888),  # benchmarks/gpu_check.sh, with the 4096-token BPE
         ("llama-124m", 123_587_328),  # the paper's "124M": 123.6 M
         ("llama-210m", 208_540_416),  # the paper's "210M": 208.5 M
     ],
@@ -111,4 +112,11 @@ def test_bad_configs_and_names():
         ModelConfig(vocab_size=256, d_model=30, n_layers=1, n_heads=4, d_ff=64, context=8)
     with pytest.raises(ValueError, match="n_layers must be an integer >= 1"):
         ModelConfig(vocab_size=256, d_model=32, n_layers=0, n_heads=4, d_ff=64, context=8)
-    assert set(MODEL_PRESETS) == {"tiny", "cpu", "cpu-large", "llama-124m", "llama-210m"}
+    assert set(MODEL_PRESETS) == {
+        "tiny",
+        "cpu",
+        "cpu-large",
+        "llama-30m",
+        "llama-124m",
+        "llama-210m",
+    }

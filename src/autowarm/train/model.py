@@ -14,7 +14,8 @@ down-projection) are further scaled by :math:`1/\\sqrt{2L}` (GPT-2), so the resi
 does not grow with depth.
 
 The presets: ``tiny`` (CI tests in seconds), ``cpu`` (the CPU benchmark model, ~0.8 M parameters),
-``cpu-large``, and the paper's ``llama-124m`` / ``llama-210m`` (GPT-2 vocabulary padded to 50304).
+``cpu-large``, ``llama-30m`` (the one-GPU check of ``benchmarks/gpu_check.sh``, 30.6 M parameters with
+a 4096-token BPE) and the paper's ``llama-124m`` / ``llama-210m`` (GPT-2 vocabulary padded to 50304).
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
     # A "bigger" CPU point: 4.9 M parameters, ~3k tokens/s on 2 cores.
     "cpu-large": ModelConfig(
         vocab_size=256, d_model=256, n_layers=6, n_heads=4, d_ff=704, context=256
+    ),
+    # A mid-size GPU model for a one-GPU comparison in minutes (benchmarks/gpu_check.sh): the
+    # paper's 124M shape at width 512 and 9 blocks, d_ff = 8/3 d rounded up to a multiple of 32;
+    # 30.6 M parameters with the default 4096-token BPE (28.5 M without the embedding).
+    "llama-30m": ModelConfig(
+        vocab_size=4096, d_model=512, n_layers=9, n_heads=8, d_ff=1376, context=512
     ),
     # The paper's models (GPT-2 tokens, FineWeb, seq 512): 123.6 M and 208.5 M parameters.
     "llama-124m": ModelConfig(
