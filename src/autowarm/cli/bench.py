@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "and data; a results directory holds one workload, so use a new --out for each."
         ),
     )
-    p.add_argument("--preset", default="cpu", help="tiny | cpu | paper-124m | paper-210m")
+    p.add_argument("--preset", default="cpu", help="tiny | cpu | gpu-mid | paper-124m | paper-210m")
     p.add_argument(
         "--model", help="model preset replacing the benchmark preset's (e.g. tiny, cpu-large)"
     )
