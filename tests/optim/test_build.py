@@ -136,16 +136,34 @@ def test_unknown_hyperparameter_names_it_and_lists_valid(name):
         ("muon", {"lr": 0.1, "momentum": 1.0}, "momentum must be"),
         ("muon", {"lr": 0.1, "ns_steps": 100}, "ns_steps"),
         ("muon", {"lr": 0.1, "ns_dtype": "float16"}, "ns_dtype"),
-        ("muon", {"lr": 0.1, "betas": (0.9, 1.0)}, r"betas\[1\] must be < 1"),
+        (
+            "muon",
+            {"lr": 0.1, "betas": (0.9, 1.0)},
+            r"betas\[1\] must be a finite number in \[0.0, 1.0\)",
+        ),
         ("lion", {"lr": 0.1, "betas": (0.9,)}, "betas must be a pair"),
         ("lion", {"lr": 0.1, "weight_decay": -0.1}, "weight_decay must be"),
         ("signum", {"lr": 0.1, "momentum": -0.5}, "momentum must be"),
         ("normsgd", {"lr": 0.1, "eps": 0.0}, "eps must be"),
-        ("normsgd", {"lr": 0.1, "faithful_init": "yes"}, "faithful_init must be True or False"),
     ],
 )
 def test_bad_hyperparameter_values(name, kwargs, match):
     with pytest.raises(ValueError, match=match):
+        build(name, TinyLM(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "match"),
+    [
+        ("normsgd", {"lr": 0.1, "faithful_init": "yes"}, "faithful_init must be true or false"),
+        ("muon", {"lr": "0.1"}, "lr must be a real number; got '0.1'"),
+        ("lion", {"lr": 0.1, "weight_decay": True}, "weight_decay must be a real number; got True"),
+        ("muon", {"lr": 0.1, "ns_steps": 5.0}, "ns_steps must be an integer; got 5.0"),
+    ],
+)
+def test_wrong_hyperparameter_types(name, kwargs, match):
+    """A wrong type is a TypeError, as in every autowarm argument check."""
+    with pytest.raises(TypeError, match=match):
         build(name, TinyLM(), **kwargs)
 
 

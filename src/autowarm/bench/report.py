@@ -393,20 +393,14 @@ def render_markdown(
         vs = t.get("default_vs") or {}
         modes = {a: d for a, d in vs.items() if a.startswith("adaptive")}
         others = {a: d for a, d in vs.items() if a not in modes}
-        if modes:
-            lines += [
-                "",
-                "The default mode (`adaptive`) minus each other adaptive arm, paired by seed: "
-                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(modes.items()))
-                + ".",
-            ]
-        if others:
-            lines += [
-                "",
-                "The default mode (`adaptive`) minus each baseline, paired by seed: "
-                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(others.items()))
-                + ".",
-            ]
+        for diffs, what in ((modes, "each other adaptive arm"), (others, "each baseline")):
+            if diffs:
+                lines += [
+                    "",
+                    f"The default mode (`adaptive`) minus {what}, paired by seed: "
+                    + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(diffs.items()))
+                    + ".",
+                ]
         lines.append("")
     for opt, lt in (lr_tables or {}).items():
         lines += _lr_section(opt, lt)

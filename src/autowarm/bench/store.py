@@ -28,10 +28,9 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
-from autowarm.runlog import metrics_path, read_metrics
+from autowarm.runlog import atomic_write, metrics_path, read_metrics
 
 # RunConfig fields that say how a run executes, not what it computes: never compared.
 EXECUTION_FIELDS = ("out", "resume", "threads", "log_every", "checkpoint_every", "device")
@@ -57,16 +56,8 @@ def write_json_atomic(path: str | Path, data: object) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, default=_jsonable)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=1, default=_jsonable)  # a value JSON cannot hold fails here
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _jsonable(obj: object) -> object:

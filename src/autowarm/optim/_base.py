@@ -30,6 +30,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from autowarm.optim.adamw import adamw_init, adamw_update
+from autowarm.schedules import _validate as v
 
 
 def scalar(value: float | Tensor) -> float:
@@ -38,41 +39,36 @@ def scalar(value: float | Tensor) -> float:
 
 
 def check_number(name: str, value: object, low: float = 0.0, high: float | None = None) -> None:
-    """Raise ``ValueError`` unless ``low <= value (<= high)`` and finite."""
+    """Check a finite number in ``[low, high]`` (``>= low`` without ``high``), or a 1-element tensor.
+
+    The rules and messages are those of every autowarm argument check: ``TypeError`` for a
+    non-number (``bool`` included), ``ValueError`` for a value out of range or not finite.
+
+    >>> check_number("weight_decay", -0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: weight_decay must be a finite number >= 0.0; got -0.1
+    """
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise ValueError(
                 f"{name} must be a number or a 1-element tensor; got shape {tuple(value.shape)}"
             )
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bounds}; got {value!r}")
+    v.real(name, value, low=low, high=math.inf if high is None else high)
 
 
 def check_fraction(name: str, value: object) -> None:
-    """Raise ``ValueError`` unless ``value`` is a number in [0, 1) (a momentum or EMA factor)."""
-    check_number(name, value, 0.0, 1.0)
-    if value == 1.0:
-        raise ValueError(f"{name} must be < 1; got 1.0")
-
-
-def check_bool(name: str, value: object) -> None:
-    """Raise ``ValueError`` unless ``value`` is ``True`` or ``False``."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
+    """Check a number in ``[0, 1)``: a momentum or EMA factor (1 would never forget)."""
+    v.real(name, value, low=0.0, high=1.0, high_open=True)
 
 
 def check_betas(name: str, betas: object) -> None:
-    """Raise ``ValueError`` unless ``betas`` is a pair of numbers in [0, 1)."""
+    """Check a pair ``(beta1, beta2)`` of numbers in ``[0, 1)`` (a list is accepted)."""
     if not isinstance(betas, tuple | list) or len(betas) != 2:
         raise ValueError(f"{name} must be a pair (beta1, beta2); got {betas!r}")
     for i, b in enumerate(betas):
-        check_number(f"{name}[{i}]", b, 0.0, 1.0)
-        if b == 1.0:
-            raise ValueError(f"{name}[{i}] must be < 1; got {b!r}")
+        check_fraction(f"{name}[{i}]", b)
 
 
 def check_sum_momentum(group: dict) -> None:
@@ -83,17 +79,17 @@ def check_sum_momentum(group: dict) -> None:
 
 # Validators of the hyperparameters several optimizers share, by name: one rule per name, applied
 # to every group (LMO and AdamW fallback alike) that carries the key.
-CHECKS: dict[str, Callable[[str, object], None]] = {
+CHECKS: dict[str, Callable[[str, object], object]] = {
     "weight_decay": check_number,
     "betas": check_betas,
     "eps": check_number,
     "momentum": check_fraction,
-    "nesterov": check_bool,
+    "nesterov": v.flag,
     "update_decay": check_fraction,
-    "inverse_bias_correction": check_bool,
-    "per_neuron": check_bool,
-    "zero_mean": check_bool,
-    "faithful_init": check_bool,
+    "inverse_bias_correction": v.flag,
+    "per_neuron": v.flag,
+    "zero_mean": v.flag,
+    "faithful_init": v.flag,
 }
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from autowarm.schedules import _validate as v
+
 GROUPS = ("matrix", "embed_head", "scalar")
 
 # Module names of embeddings and output heads in common codebases: nanoGPT (wte, wpe, lm_head),
@@ -105,7 +107,7 @@ def group_parameters(
         model_or_named_params: an ``nn.Module`` or ``(name, parameter)`` pairs such as
             ``model.named_parameters()``.
         embed_rows_threshold: optional row count from which a matrix counts as an embedding/head;
-            ``None`` (default) disables the rule. Must be a positive int.
+            ``None`` (default) disables the rule. Must be an integer >= 1.
 
     Returns:
         A dict with the keys of :data:`GROUPS` in that order (lists may be empty), each a list of
@@ -115,14 +117,8 @@ def group_parameters(
     >>> {k: [n for n, _ in v] for k, v in group_parameters(model).items()}
     {'matrix': ['1.weight'], 'embed_head': ['0.weight'], 'scalar': ['1.bias', '2.weight', '2.bias']}
     """
-    if embed_rows_threshold is not None and (
-        isinstance(embed_rows_threshold, bool)
-        or not isinstance(embed_rows_threshold, int)
-        or embed_rows_threshold < 1
-    ):
-        raise ValueError(
-            f"embed_rows_threshold must be a positive int or None; got {embed_rows_threshold!r}"
-        )
+    if embed_rows_threshold is not None:
+        v.integer("embed_rows_threshold", embed_rows_threshold, minimum=1)
     named, embed_ids = _named_trainable(model_or_named_params)
     groups: dict[str, list[tuple[str, nn.Parameter]]] = {g: [] for g in GROUPS}
     for name, p in named:

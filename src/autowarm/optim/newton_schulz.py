@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from autowarm.schedules import _validate as v
+
 # Keller Jordan's quintic coefficients (also torch.optim.Muon's defaults).
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 NS_STEPS = 5
@@ -27,7 +29,7 @@ NS_DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float64": to
 
 
 def check_ns(ns_coefficients: object, ns_steps: object, ns_eps: object, ns_dtype: object) -> None:
-    """Raise ``ValueError`` naming the first invalid Newton-Schulz setting."""
+    """Raise naming the first invalid Newton-Schulz setting (``TypeError`` for a wrong type)."""
     if (
         not isinstance(ns_coefficients, tuple | list)
         or len(ns_coefficients) != 3
@@ -36,12 +38,10 @@ def check_ns(ns_coefficients: object, ns_steps: object, ns_eps: object, ns_dtype
         raise ValueError(
             f"ns_coefficients must be three numbers (a, b, c); got {ns_coefficients!r}"
         )
-    if isinstance(ns_steps, bool) or not isinstance(ns_steps, int) or not 0 <= ns_steps < 100:
-        raise ValueError(f"ns_steps must be an int in [0, 100); got {ns_steps!r}")
-    if isinstance(ns_eps, bool) or not isinstance(ns_eps, int | float) or not ns_eps > 0:
-        raise ValueError(f"ns_eps must be a positive number; got {ns_eps!r}")
-    if ns_dtype not in NS_DTYPES:
-        raise ValueError(f"ns_dtype must be one of {', '.join(NS_DTYPES)}; got {ns_dtype!r}")
+    if v.integer("ns_steps", ns_steps, minimum=0) >= 100:
+        raise ValueError(f"ns_steps must be an integer in [0, 100); got {ns_steps!r}")
+    v.positive("ns_eps", ns_eps)
+    v.choice("ns_dtype", ns_dtype, tuple(NS_DTYPES))
 
 
 def orthogonalize(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from autowarm.optim._base import LMOOptimizer, check_sum_momentum, scalar, sum_momentum
+from autowarm.schedules import _validate as v
 
 
 def normsgd_update(
@@ -101,8 +102,7 @@ class NormSGD(LMOOptimizer):
 
     def _check_group(self, group: dict) -> None:
         check_sum_momentum(group)
-        if group["eps"] == 0:
-            raise ValueError("eps must be > 0; got 0")
+        v.positive("eps", group["eps"])  # the floor of ||U||_F: 0 would divide by 0
 
     def _init_state(self, param: Tensor, group: dict) -> dict:
         state = super()._init_state(param, group)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,6 +41,7 @@ from autowarm.optim.lionar import LionAR
 from autowarm.optim.muon import Muon
 from autowarm.optim.normsgd import NormSGD
 from autowarm.optim.sign import Signum
+from autowarm.schedules import _validate as v
 
 _NO_DECAY = ("scalar",)  # group kinds that never take weight decay (norm gains, biases)
 
@@ -226,8 +226,7 @@ def run_hyperparameters(name: str, total_steps: int) -> dict[str, int]:
     ({'warmup_steps': 12}, {})
     """
     entry = spec(name)
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive int; got {total_steps!r}")
+    v.steps("total_steps", total_steps, minimum=1)
     return {key: int(frac * total_steps) for key, frac in entry.run_fracs.items()}
 
 
@@ -276,8 +275,7 @@ def build(
         if defaults["lr"] is REQUIRED:
             raise ValueError(f"lr is required for optimizer {name!r} (a non-negative number)")
         lr = defaults["lr"]
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 <= lr < math.inf:
-        raise ValueError(f"lr must be a non-negative number; got {lr!r}")
+    v.real("lr", lr, low=0.0)
     groups = group_parameters(model_or_named_params, embed_rows_threshold=embed_rows_threshold)
     kwargs = {**entry.overrides, **hparams}
     weight_decay = kwargs.get("weight_decay", defaults["weight_decay"])

@@ -76,10 +76,25 @@ def real(
     lo_ok = v > low if low_open else v >= low
     hi_ok = v < high if high_open else v <= high
     if not math.isfinite(v) or not lo_ok or not hi_ok:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        raise ValueError(f"{name} must be a finite number in {lo}{low}, {high}{hi}; got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite number{_interval(low, high, low_open, high_open)}; got {value!r}"
+        )
     return v
+
+
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    """`` in [a, b)`` for a bounded interval, `` > a`` / `` <= b`` for a one-sided one, else ``""``.
+
+    >>> _interval(0.0, 1.0, False, True), _interval(0.0, math.inf, True, False)
+    (' in [0.0, 1.0)', ' > 0.0')
+    """
+    if math.isinf(high) and math.isinf(low):
+        return ""
+    if math.isinf(high):
+        return f" {'>' if low_open else '>='} {float(low)}"
+    if math.isinf(low):
+        return f" {'<' if high_open else '<='} {float(high)}"
+    return f" in {'(' if low_open else '['}{float(low)}, {float(high)}{')' if high_open else ']'}"
 
 
 def positive(name: str, value: object) -> float:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autowarm.schedules._validate import positive
+
 ArrayLike = float | Sequence[float] | np.ndarray
 
 
@@ -70,7 +72,7 @@ class Bound:
 
     def omega(self, gamma: float | None = None) -> float:
         """``Omega_T(gamma)`` at base LR ``gamma`` (default ``gamma_star``)."""
-        g = self.gamma_star if gamma is None else _positive("gamma", gamma)
+        g = self.gamma_star if gamma is None else positive("gamma", gamma)
         return float(self.T1 / g + g * self.T2)
 
     def curve(self, gamma: float | None = None, steps: ArrayLike | None = None) -> np.ndarray:
@@ -85,18 +87,9 @@ class Bound:
         Returns:
             ``Omega_t(gamma)`` for each requested ``t`` (float64 array).
         """
-        g = self.gamma_star if gamma is None else _positive("gamma", gamma)
+        g = self.gamma_star if gamma is None else positive("gamma", gamma)
         t1, t2 = terms_curve(self.etas, self.sq_grad_norms, self.D, steps)
         return t1 / g + g * t2
-
-
-def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return v
 
 
 def _prepare(etas: ArrayLike, grad_norms: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +154,7 @@ def bound(etas: ArrayLike, grad_norms: ArrayLike = 1.0, D: float = 1.0) -> Bound
     >>> round(bound([0.75, 0.5, 0.25, 0.0]).gamma_star, 4)
     0.5774
     """
-    d = _positive("D", D)
+    d = positive("D", D)
     eta, g2 = _prepare(etas, grad_norms)
     t1, t2 = _terms(eta, g2, d)
     return Bound(T1=t1, T2=t2, steps=int(eta.size), etas=eta, sq_grad_norms=g2, D=d)

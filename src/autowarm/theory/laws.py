@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autowarm.schedules._validate import real
 from autowarm.theory._lsq import varpro
 
 # The multi-power law's drop sum is O(#evals x #drops); longer schedules bin their drops.
@@ -365,8 +366,7 @@ def fit_law(
         curves = [curves]
     if not curves or not all(isinstance(c, LossCurve) for c in curves):
         raise ValueError("curves must be one or more LossCurve")
-    if not 0.0 < decay < 1.0:
-        raise ValueError(f"decay must be in (0, 1); got {decay!r}")
+    real("decay", decay, low=0.0, high=1.0, low_open=True, high_open=True)
     if huber is not None and not huber > 0:
         raise ValueError(f"huber must be > 0 or None; got {huber!r}")
     preps = [_prepare(c.lrs, c.steps, warmup_steps, decay) for c in curves]

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from autowarm.schedules._validate import choice, real, steps
+
 # Longer recordings are first reduced to about this many block medians (keeps the filter O(n)).
 MAX_POINTS = 10_000
 NORMS = ("l2", "l1")
@@ -109,10 +111,8 @@ def refine(
     >>> int(r.argmax()), float(r[-1])
     (2, 0.0)
     """
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {', '.join(map(repr, NORMS))}; got {norm!r}")
-    if isinstance(tau, bool) or not isinstance(tau, int | float) or not 0.0 <= tau < 1.0:
-        raise ValueError(f"tau must be a number in [0, 1); got {tau!r}")
+    choice("norm", norm, NORMS)
+    tau = real("tau", tau, low=0.0, high=1.0, high_open=True)
     g = np.asarray(grad_norms, dtype=np.float64)
     if g.ndim != 1:
         raise ValueError(f"grad_norms must be a 1-d sequence; got shape {g.shape}")
@@ -121,9 +121,7 @@ def refine(
         raise ValueError(f"refine needs at least 2 finite gradient norms; got {g.size}")
     if np.any(g <= 0):
         raise ValueError(f"gradient norms must be > 0; got {g[g <= 0][0]!r}")
-    n_new = g.size if total_steps is None else total_steps
-    if isinstance(n_new, bool) or not isinstance(n_new, int | np.integer) or n_new < 2:
-        raise ValueError(f"total_steps must be an integer >= 2; got {total_steps!r}")
+    n_new = g.size if total_steps is None else steps("total_steps", total_steps, minimum=2)
     g = _block_medians(g, MAX_POINTS)
     width = 2 * int(tau * g.size / 2) + 1
     smooth = median_filter(g, width)

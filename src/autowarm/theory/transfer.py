@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autowarm.theory.bound import ArrayLike, _positive, bound
+from autowarm.schedules._validate import frac, positive, real, steps
+from autowarm.theory.bound import ArrayLike, bound
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def transfer_lr(
     >>> round(transfer_lr(1e-3, a, b).factor, 2)
     1.95
     """
-    lr = _positive("lr", lr)
-    g = _positive("grad_norms", grad_norms)
+    lr = positive("lr", lr)
+    g = positive("grad_norms", grad_norms)
     a, b = bound(etas_from, g), bound(etas_to, g)
     factor = b.gamma_star / a.gamma_star
     return Transfer(
@@ -80,14 +81,6 @@ def transfer_lr(
         steps_from=a.steps,
         steps_to=b.steps,
     )
-
-
-def _steps(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer number of steps; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def wsd_multipliers(
@@ -109,21 +102,17 @@ def wsd_multipliers(
     >>> wsd_multipliers(8, 0.25, 2, rho=0.5, hold_steps=4).tolist()
     [0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.0]
     """
-    total = _steps("total_steps", total_steps, 1)
-    warm = _steps("warmup_steps", warmup_steps, 0)
-    c = float(cooldown_frac)
-    if not 0.0 <= c <= 1.0:
-        raise ValueError(f"cooldown_frac must be in [0, 1]; got {cooldown_frac!r}")
-    r = float(rho)
-    if not (math.isfinite(r) and 0.0 < r <= 1.0):
-        raise ValueError(f"rho must be in (0, 1]; got {rho!r}")
+    total = steps("total_steps", total_steps, minimum=1)
+    warm = steps("warmup_steps", warmup_steps, minimum=0)
+    c = frac("cooldown_frac", cooldown_frac)
+    r = real("rho", rho, low=0.0, high=1.0, low_open=True)
     n_cool = round(c * total)
     start = total - n_cool
     if warm > start:
         raise ValueError(
             f"warmup_steps ({warm}) + cooldown ({n_cool}) exceed total_steps ({total})"
         )
-    hold = start if hold_steps is None else _steps("hold_steps", hold_steps, warm)
+    hold = start if hold_steps is None else steps("hold_steps", hold_steps, minimum=warm)
     if hold > start:
         raise ValueError(f"hold_steps must be <= the cooldown start {start}; got {hold_steps!r}")
     out = np.full(total, r)
@@ -182,9 +171,9 @@ def extend_wsd(
     >>> round(e.rho, 2), e.hold_steps, e.cooldown_steps
     (0.54, 800, 400)
     """
-    lr = _positive("lr", lr)
-    t1 = _steps("total_steps", total_steps, 2)
-    t2 = _steps("new_total_steps", new_total_steps, t1 + 1)
+    lr = positive("lr", lr)
+    t1 = steps("total_steps", total_steps, minimum=2)
+    t2 = steps("new_total_steps", new_total_steps, minimum=t1 + 1)
     old = wsd_multipliers(t1, cooldown_frac, warmup_steps)
     hold = t1 - round(float(cooldown_frac) * t1)
     target = bound(old).gamma_star

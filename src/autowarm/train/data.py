@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from autowarm._extras import require
+from autowarm.schedules import _validate as v
 from autowarm.train import corpus
 from autowarm.train.tokenizer import TOKENIZERS, get_tokenizer, token_dtype
 
@@ -80,9 +81,7 @@ class DataConfig:
         if self.bin_dtype not in _BIN_DTYPES:
             raise ValueError(f"bin_dtype must be one of {_BIN_DTYPES}; got {self.bin_dtype!r}")
         for name in ("vocab_size", "doc_chars", "hf_docs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+            v.integer(name, getattr(self, name), minimum=1)
 
 
 @dataclass
