@@ -117,6 +117,7 @@ def _feed_estimator(
         if fstar is None and math.isfinite(loss):
             frac = config.fstar_provisional_frac
             fstar = loss - (1.0 - frac) * max(abs(loss), 1e-12)
+            fstar = fstar if math.isfinite(fstar) else loss  # (|loss| near the float maximum)
         kept = "none yet" if fstar is None else f"{fstar:.4g}"
         return (
             fstar,
@@ -196,9 +197,9 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         """Feed the loss of an update taken; the switch (if any) applies from ``state.step``.
 
         With ``target_loss="auto"`` the f* estimator takes one value per call during the warm-up
-        (before the loss enters the ramp): the loss when it is accepted now, NaN when it is not
-        (non-finite, or held by the outlier filter), so that its update count and LR area stay
-        those of the run.
+        (before the loss enters the ramp): the smoothed loss when the loss is accepted now, NaN
+        when it is not (non-finite, or held by the outlier filter), so that its update count and
+        LR area stay those of the run.
         """
         loss = float(loss)
         if not math.isfinite(loss):
@@ -258,7 +259,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             m = linear_multiplier(gap, d0, ds, self.div_factor)
         else:
             m = multiplier(gap, d0, ds, self.div_factor)
-        m = min(max(m, 0.0), 1.0)
+        m = min(max(m, 0.0), 1.0) if math.isfinite(m) else state.multiplier
         if self.monotone:
             m = max(m, state.multiplier)
         below = state.below + 1 if gap <= ds else 0
@@ -332,6 +333,11 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             return state
         if state.estimator is None and state.fstar is not None:
             return state  # the estimator failed earlier: f* stays where it was
+        if math.isfinite(loss):  # the smoothed loss _accept is about to compute
+            beta = self.smoothing
+            ema = beta * state.ema + (1.0 - beta) * loss
+            smoothed = ema / (beta * state.ema_weight + (1.0 - beta))
+            loss = smoothed if math.isfinite(smoothed) else loss  # (an overflowing EMA)
         fstar, estimator, warned, note = _feed_estimator(self, state, loss)
         if note is not None and not state.fstar_warned:
             warnings.warn(f"target_loss='auto' at update {state.step}: {note}", RuntimeWarning, 4)
