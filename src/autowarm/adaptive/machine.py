@@ -39,6 +39,47 @@ either direction (a loss more than ``outlier_k`` robust scales from the last acc
 :func:`_outlier_side`) is held back and dropped, while ``outlier_persist`` consecutive outliers on
 one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
 keeps the paper's rules and does not filter unless ``outlier_filter=True``.
+
+**Automatic f*** (``target_loss="auto"``). f* is estimated online by
+:class:`autowarm.theory.fstar.OnlineFstar` from the run's own losses, so the user gives only the peak
+LR, ``div_factor`` and ``total_steps``. While the warm-up runs, every observation feeds the
+estimator the smoothed (outlier-filtered) loss with the multiplier of the update just taken (a
+loss that is non-finite or held by the outlier filter is fed as NaN, so that the estimator's
+update count and LR area ``P_t = sum m_k`` stay the run's). The estimate is
+
+    f*_0 = L1 - (1 - fstar_provisional_frac) |L1|          (0.4 L1 for a positive first loss L1)
+    f*_t = min(f*_0, median(last 3 accepted predictions of the final loss) + fstar_margin)
+
+where a prediction extrapolates the law ``L(P) = c + a P^-alpha`` fitted to the losses seen (from
+5% of the run, every ``total_steps // 100`` updates) to the end of the run, and is accepted only if
+it lies between the current smoothed loss ``S`` and ``S - (L1 - S)``. f* therefore never rises
+above ``f*_0``; it can move between fits. Whenever f* changes, ``D0 = (first smoothed loss) - f*``
+and ``D*`` (the given ``delta_star``, ``sqrt(K0 / K2)``, or the fit from kappa for the new D0) are
+re-derived, then the gap and the ramp as usual. At the switch the estimator is frozen: f* (recorded
+in the state as ``fstar``, with the estimator's plain-value state) no longer matters.
+
+What it assumes: a run that starts near its initial (for a language model, uniform: ``ln V``) loss
+and ends at about 0.25-0.4 of it (the CPU benchmark's recorded runs end at 0.26-0.41 ``L1``; the
+seed paper's 124M runs near 0.3 ``L1``), and a loss that follows a power law in the LR area after
+its first transient. f* then starts at or above the final loss, where the warm-up's result was
+measured to be flat, and the fit lowers it towards the final loss plus ``fstar_margin``.
+
+When it fails: a run that ends above ``fstar_provisional_frac x L1`` (fine-tuning, where ``L1`` is
+already low; a weak model or a hard corpus; a loss with a large irreducible part; or a large
+vocabulary whose first loss ``ln V`` is large compared with what the model reaches in the run, e.g.
+a short run of a small model on BPE tokens). f* is then below the loss the run can reach, the
+peak loss ``f* + D*`` is reached late or never, and the warm-up runs long (the torch adapter warns
+at half the run and names the fix: a number for ``target_loss``, or a larger
+``fstar_provisional_frac``). A loss near zero or negative makes the fractions of ``L1`` meaningless,
+and a long plateau followed by a sudden drop gives the fit nothing to extrapolate (f* stays at
+``f*_0``).
+
+Fallback: the machine never raises because of the estimate. Non-finite losses are skipped; a fit
+that fails keeps the last f* (the estimator's own rule); an exception inside the estimator keeps
+the last f* (before the first one: the provisional rule) and turns the estimator off; a given D*
+that is not below the D0 of the estimated f* is replaced by ``D0 / 2``. The first of these events
+issues one ``RuntimeWarning`` naming what happened and the f* kept; later ones are silent (one
+warning per run: ``fstar_warned`` in the state).
 """
 
 from __future__ import annotations
