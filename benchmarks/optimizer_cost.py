@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from autowarm.optim import available, build
+from autowarm.optim import available, build, spec
 from autowarm.train.model import LLaMA, model_config
 
-# The paper's LRs; the value does not change the cost.
+# The paper's LRs (1e-3 for the others, lr 1.0 for LR-free ones); the value does not change the cost.
 LRS = {"adamw": 1e-3, "lion": 1e-4, "muon": 1e-3, "normsgd": 1e-2, "signsgd": 1e-4, "signum": 1e-4}
 # Extra rows: label -> (registry name, hyperparameters).
 VARIANTS = {"muon[ns_dtype=float32]": ("muon", {"ns_dtype": "float32"})}
@@ -33,7 +33,7 @@ def step_ms(name: str, hparams: dict, steps: int, repeats: int, warmup: int = 3)
     """Median over repeats of the mean ``opt.step()`` time in milliseconds."""
     torch.manual_seed(0)
     model = LLaMA(model_config("cpu"))
-    opt = build(name, model, lr=LRS[name], **hparams)
+    opt = build(name, model, lr=None if spec(name).lr_free else LRS.get(name, 1e-3), **hparams)
     gen = torch.Generator().manual_seed(1)
     for p in model.parameters():
         p.grad = torch.randn(p.shape, generator=gen) * 1e-2

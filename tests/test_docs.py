@@ -213,11 +213,6 @@ def _outside_pointers(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="other branches of issue 14 remove the last pointers to documents outside the "
-    "repository from src/ and tests/; remove this mark once they are merged",
-)
 def test_nothing_points_outside_the_repository():
     paths = [ROOT / "README.md", ROOT / "DEVELOPERS.md", *sorted(DOCS.rglob("*.md"))]
     paths += sorted(SRC.rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py"))
@@ -274,12 +269,19 @@ def _imported_modules(text: str, package: list[str]) -> set[str]:
     return out
 
 
+# Compatibility re-exports: the adaptive warm-up's old homes under schedules/ re-export what
+# moved to autowarm.adaptive (which builds on schedules). They are the one allowed back edge.
+COMPAT_SHIMS = {"schedules/adaptive.py", "schedules/dstar.py", "schedules/kappa.py"}
+
+
 @functools.cache
 def import_graph() -> dict[str, set[str]]:
     """``unit -> units and third-party top-level modules it imports`` (autowarm units by name)."""
     units = {_unit(p) for p in SRC.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for path in sorted(SRC.rglob("*.py")):
+        if path.relative_to(SRC).as_posix() in COMPAT_SHIMS:
+            continue
         unit = _unit(path)
         edges = graph.setdefault(unit, set())
         package = ["autowarm", *path.relative_to(SRC).parent.parts]
@@ -297,7 +299,12 @@ def _internal(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 PURE = {"schedules", "theory", "adaptive"}  # no torch; they may import only each other
-LEAF = {"_extras", "_plot", "_version", "runlog"}  # private helpers that import no other autowarm unit
+LEAF = {
+    "_extras",
+    "_plot",
+    "_version",
+    "runlog",
+}  # private helpers that import no other autowarm unit
 
 
 def test_pure_packages_import_no_torch_and_only_each_other():

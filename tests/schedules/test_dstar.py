@@ -85,8 +85,8 @@ def test_fit_is_the_dense_argmin(d0, div, kap):
 
 
 def test_paper_reference_values():
-    # Peak losses f* + D* the reference digest reports for the official function (table in
-    # section 2), for the settings where the published fit is not erratic.
+    # Peak losses f* + D* given by the paper's published fitting function (its official code),
+    # for the settings where that fit is not erratic.
     cases = [  # (L0, f*, div, kappa, expected peak loss)
         (10.9, 4.3, 5.0, 61.0, 6.50),
         (10.95, 4.3, 5.0, 61.0, 6.52),

@@ -1,4 +1,4 @@
-"""kappa(norm, shapes): the reference digest's values for the paper's models."""
+"""kappa(norm, shapes): the values for the paper's models (their matrix shapes, by hand)."""
 
 import pytest
 

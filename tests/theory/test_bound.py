@@ -49,8 +49,8 @@ def test_library_wsd_is_the_reference_construction():
     assert pytest.approx(1.0 / (T + T0), rel=1e-13) == b.T1
 
 
-# Reference numbers of schedule_methods.md section B (D = G = 1): gamma* sqrt(T) / Omega* sqrt(T),
-# "stable for T = 1e4 - 1e5". Tolerance: half a unit of the doc's last printed digit, plus 0.002
+# Reference numbers of the convex-bound schedule study (Schaipp et al. 2025, arXiv 2501.18965;
+# D = G = 1): gamma* sqrt(T) / Omega* sqrt(T), stable for T = 1e4 - 1e5. Tolerance: half a unit of the doc's last printed digit, plus 0.002
 # for the O(1/T) difference between T = 1e4 and 1e5.
 REFERENCE = [
     ("linear", 1.00, 2.00, 0.007),

@@ -37,11 +37,15 @@ def run_bench(
         command: the command line, recorded in ``bench.json``.
         plan_options: which runs: the keyword arguments of :func:`autowarm.bench.sweep.plan`
             (``optimizers``, ``seeds``, ``steps``, ``quick``, ``fstar_sweep``, ``fstar_offsets``,
-            ``warmup_steps``,
-            ``adaptive``, ``adaptive_modes``, ``calibrations``, ``threads``).
+            ``warmup_steps``, ``adaptive``, ``adaptive_modes``, ``calibrations``, ``lr_factors``,
+            ``baselines``, ``threads``, ``model``, ``data``).
 
     Returns a dict with ``runs`` (all run ids), ``failed`` (run ids that raised), the
     ``report`` path and ``wall_time_s`` of this invocation.
+
+    Raises:
+        ValueError: bad options, or ``out`` holds runs trained with another config.
+        autowarm.bench.runner.BenchInterrupted: on Ctrl-C (the results that arrived are saved).
     """
     t0 = time.perf_counter()
     bench = preset(preset_name)
@@ -49,7 +53,9 @@ def run_bench(
     quick = bool(plan_options.get("quick", False))
     fstar_sweep = bool(plan_options.get("fstar_sweep", False))
     store = ResultStore(out)
-    store.write_meta(_merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command))
+    meta = _merged_meta(store.read_meta(), bench, specs, quick, fstar_sweep, command)
+    store.check(specs)  # a stored run with another config is refused before anything changes
+    store.write_meta(meta)
     from autowarm.bench.runner import run_all
 
     done, failed = run_all(specs, store, jobs=jobs, progress=progress)
@@ -74,6 +80,7 @@ def _merged_meta(old: dict, bench, specs, quick: bool, fstar_sweep: bool, comman
         "optimizers": sorted(set(old.get("optimizers", [])) | {s.optimizer for s in specs}),
         "seeds": max(old.get("seeds", 0), max(s.seed for s in specs) + 1),
         "steps": specs[0].config.steps,
+        "lr_factors": sorted(set(old.get("lr_factors", [1.0])) | {s.lr_factor for s in specs}),
         "quick": quick,
         "fstar_sweep": fstar_sweep,
         "runs": sorted(set(old.get("runs", [])) | {s.run_id for s in specs}),

@@ -10,7 +10,10 @@ arm; only the LR schedule differs between arms of one optimizer. Arms:
   the paper's D* rule, switch on the first loss below ``f* + D*``);
 - ``adaptive``: autowarm's default mode of the same scheduler (bias-corrected EMA of the loss).
 
-Both adaptive arms use the same peak LR, ``div_factor`` and cosine decay as the grid.
+Both adaptive arms use the same peak LR, ``div_factor`` and cosine decay as the grid. Further
+arms (:mod:`autowarm.bench.sweep`): ``adaptive-calibrated``, an f* sweep, and the warm-up-free /
+LR-free baselines run beside AdamW (``BASELINES``); every arm can run at several peak LRs
+(``lr_factors``, multiples of :attr:`OptimizerSetup.lr`).
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ PRESETS: dict[str, BenchPreset] = {
 }
 
 # Paper scale (GPUs, FineWeb, GPT-2 tokens): 124M/210M LLaMA, batch 256 x 512 tokens, 8K updates,
-# the paper's scripts' LRs, div factors and f* (adaptive_warmup.md sections 4-5).
+# and the LRs, div factors and f* of the training scripts published with Riabinin et al. 2026
+# (arXiv 2602.05813) for each optimizer and model size.
 PRESETS["paper-124m"] = BenchPreset(
     name="paper-124m",
     model="llama-124m",

@@ -10,16 +10,29 @@ otherwise "tie". "Runs" counts the training runs each answer cost: the grid need
 points times the seeds to find its best point, an adaptive arm one run per seed. The *median*
 grid point is the one ranked in the middle by mean loss (the better of the two middle points for
 an even grid); grid points whose runs all diverged (non-finite loss) are never best or median.
+
+With an LR axis (``autowarm bench --lr-factors``) an optimizer run at several peak LRs gets these
+tables at each LR, then a section over the LRs: the "tuned over LR" summary (each adaptive arm
+at its best LR against the best (LR, warm-up) cell of the grid, paired by seed, with the runs each
+answer needed), every arm's LR sensitivity (:func:`autowarm.bench.stats.lr_sensitivity`, with
+diverged runs counted at the initial loss ``ln(vocabulary size)``) and the plot of final loss
+against peak LR (``final_loss_vs_lr.png``, log x, one line per warm-up length and per arm).
+
+Baseline arms (``autowarm bench --baselines``: Schedule-Free AdamW, Prodigy, D-Adaptation Adam,
+RAdam) sit in AdamW's tables like any other arm (paired against the best and median grid points,
+and the default adaptive mode minus each of them); a final section lists every arm's optimizer,
+peak LR(s), schedule and the hyperparameters its optimizer was built with.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from pathlib import Path
 
-from autowarm.bench.stats import paired_difference, summarize
-from autowarm.bench.store import ResultStore
+from autowarm.bench.stats import lr_sensitivity, paired_difference, summarize
+from autowarm.bench.store import RESULT_FIELDS, ResultStore
 
 ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive-paper-ramp", "adaptive", "adaptive-calibrated")
 
@@ -71,6 +84,256 @@ def optimizer_table(results: list[dict]) -> dict:
     return out
 
 
+def _by_factor(results: list[dict]) -> dict[float, list[dict]]:
+    """Results grouped by LR factor (results from before the LR axis are at factor 1)."""
+    out: dict[float, list[dict]] = defaultdict(list)
+    for r in results:
+        out[float(r.get("lr_factor") or 1.0)].append(r)
+    return dict(sorted(out.items()))
+
+
+def _lr_label(results: list[dict], factor: float) -> str:
+    """``0.003 (x1)``: the peak LR of a group of results and its factor."""
+    cfg = results[0].get("config")
+    lr = cfg.get("lr") if isinstance(cfg, dict) else None
+    return f"{lr:g} (x{factor:g})" if isinstance(lr, (int, float)) else f"x{factor:g}"
+
+
+def initial_loss(result: dict) -> float:
+    """``ln(vocabulary size)``: the loss of a freshly initialised model (uniform prediction).
+
+    The vocabulary is the model's (the tokenizer's, padded to a multiple of 64), as recorded in
+    the result; for results that do not record it, inferred from the tokenizer (bytes 256, GPT-2
+    50304, BPE its ``vocab_size`` padded to 64).
+
+    >>> round(initial_loss({"vocab_size": 256}), 4), round(initial_loss({}), 4)
+    (5.5452, 5.5452)
+    """
+    vocab = result.get("vocab_size")
+    if not isinstance(vocab, int) or vocab < 2:
+        cfg = result.get("config") if isinstance(result.get("config"), dict) else {}
+        data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
+        tok = data.get("tokenizer", "byte")
+        if tok == "gpt2":
+            vocab = 50304
+        elif tok == "bpe":
+            v = int(data.get("vocab_size", 4096))
+            vocab = v if v % 64 == 0 else v + 64 - v % 64
+        else:
+            vocab = 256
+    return math.log(vocab)
+
+
+def _arm_key(r: dict) -> str:
+    """The arm a result belongs to across LRs: ``grid w=30`` or the arm's name."""
+    return f"grid w={int(r['warmup_steps'])}" if r["arm"] == "grid" else r["arm"]
+
+
+def lr_table(results: list[dict]) -> dict:
+    """One optimizer's results over several peak LRs: cells, tuned-over-LR bests, sensitivities.
+
+    Returns a dict with ``lrs`` (factor -> peak LR), ``cells`` (arm key -> factor -> loss
+    summary), ``best_grid`` (the best (factor, warm-up) cell, with its loss and run count),
+    ``tuned`` (each non-grid arm at its best LR: factor, loss, runs and the paired difference
+    to the best grid cell), ``sensitivity`` (arm key -> LR sensitivity) and ``initial_loss``.
+    """
+    groups: dict[str, dict[float, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    lrs: dict[float, float] = {}
+    for r in results:
+        factor = float(r.get("lr_factor") or 1.0)
+        groups[_arm_key(r)][factor].append(r)
+        cfg = r.get("config")
+        if isinstance(cfg, dict) and isinstance(cfg.get("lr"), (int, float)):
+            lrs.setdefault(factor, float(cfg["lr"]))
+    l0 = initial_loss(results[0])
+    cells = {
+        arm: {f: summarize([r["final_val_loss"] for r in rs]) for f, rs in sorted(by_f.items())}
+        for arm, by_f in sorted(groups.items())
+    }
+
+    def best_of(arm: str) -> float | None:
+        finite = [f for f, s in cells[arm].items() if math.isfinite(s.mean)]
+        return min(finite, key=lambda f: cells[arm][f].mean) if finite else None
+
+    grid_arms = [a for a in cells if a.startswith("grid w=")]
+    best_grid = None
+    candidates = [(a, best_of(a)) for a in grid_arms if best_of(a) is not None]
+    if candidates:
+        arm, f = min(candidates, key=lambda af: cells[af[0]][af[1]].mean)
+        best_grid = {
+            "arm": arm,
+            "factor": f,
+            "loss": cells[arm][f],
+            "runs": sum(len(rs) for a in grid_arms for rs in groups[a].values()),
+        }
+    tuned = {}
+    for arm in cells:
+        if arm in grid_arms:
+            continue
+        f = best_of(arm)
+        entry = {
+            "factor": f,
+            "loss": cells[arm][f] if f is not None else summarize([]),
+            "runs": sum(len(rs) for rs in groups[arm].values()),
+            "vs_best_grid": None,
+        }
+        if f is not None and best_grid is not None:
+            entry["vs_best_grid"] = paired_difference(
+                _by_seed(groups[arm][f]), _by_seed(groups[best_grid["arm"]][best_grid["factor"]])
+            )
+        tuned[arm] = entry
+    sensitivity = {
+        arm: lr_sensitivity({f: [r["final_val_loss"] for r in rs] for f, rs in by_f.items()}, l0)
+        for arm, by_f in groups.items()
+        if len(by_f) > 1
+    }
+    return {
+        "lrs": dict(sorted(lrs.items())),
+        "cells": cells,
+        "best_grid": best_grid,
+        "tuned": tuned,
+        "sensitivity": dict(sorted(sensitivity.items())),
+        "initial_loss": l0,
+    }
+
+
+def _lr_section(opt: str, lt: dict) -> list[str]:
+    """Markdown of one optimizer's results over peak LRs."""
+
+    def lr_name(f: float | None) -> str:
+        if f is None:
+            return "–"
+        return f"{lt['lrs'][f]:g} (x{f:g})" if f in lt["lrs"] else f"x{f:g}"
+
+    factors = sorted({f for by_f in lt["cells"].values() for f in by_f})
+    lines = [
+        f"## {opt} over peak learning rates",
+        "",
+        "Final val loss (mean ± std over seeds) of each arm at each peak LR:",
+        "",
+        "| arm | " + " | ".join(lr_name(f) for f in factors) + " |",
+        "|---|" + "---|" * len(factors),
+    ]
+    for arm, by_f in lt["cells"].items():
+        row = [str(by_f[f]) if f in by_f and by_f[f].n else ("diverged" if f in by_f else "–")
+               for f in factors]  # fmt: skip
+        lines.append(f"| {arm} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Tuned over LR: each arm at its best peak LR against the best (LR, warm-up) cell of the "
+        "grid, paired by seed; runs = the training runs the answer needed (every LR it was run "
+        "at, times its seeds).",
+        "",
+        "| arm | best peak LR | final val loss | vs best grid cell | runs |",
+        "|---|---|---|---|---|",
+    ]
+    bg = lt["best_grid"]
+    if bg is not None:
+        lines.append(
+            f"| grid best ({bg['arm'].removeprefix('grid ')}) | {lr_name(bg['factor'])} | "
+            f"{bg['loss']} | – | {bg['runs']} |"
+        )
+    for arm, e in lt["tuned"].items():
+        lines.append(
+            f"| {arm} | {lr_name(e['factor'])} | {e['loss']} | {_fmt_diff(e['vs_best_grid'])} | "
+            f"{e['runs']} |"
+        )
+    if lt["sensitivity"]:
+        lines += [
+            "",
+            "LR sensitivity (Wortsman et al. 2023): over the LRs an arm was run at, the mean of "
+            "(final loss at that LR - the arm's best final loss), each seed's loss capped at the "
+            f"initial loss ln(vocabulary size) = {lt['initial_loss']:.4f}, which is also what a "
+            "diverged (non-finite) run counts as. Lower is safer.",
+            "",
+            "| arm | LR sensitivity | LRs |",
+            "|---|---|---|",
+        ]
+        for arm, value in sorted(lt["sensitivity"].items(), key=lambda kv: kv[1]):
+            n = len(lt["cells"][arm])
+            lines.append(f"| {arm} | {value:.4f} | {n} |")
+    return [*lines, ""]
+
+
+def _plot_losses_vs_lr(lr_tables: dict[str, dict], path: Path) -> None:
+    """Final loss against peak LR (log x): one line per warm-up length and per other arm."""
+    from autowarm._plot import pyplot
+
+    plt = pyplot()
+    n = len(lr_tables)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.6), squeeze=False)
+    for ax, (opt, lt) in zip(axes[0], lr_tables.items()):
+        l0 = lt["initial_loss"]
+        for arm, by_f in lt["cells"].items():
+            fs = [f for f in by_f if f in lt["lrs"]]
+            if not fs:
+                continue
+            xs = [lt["lrs"][f] for f in fs]
+            ys = [by_f[f].mean if by_f[f].n else l0 for f in fs]  # diverged: at L0
+            style = "o-" if arm.startswith("grid") else "s--"
+            ax.plot(xs, ys, style, lw=1.2, ms=4, label=arm)
+        ax.axhline(l0, color="grey", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_title(f"{opt} (dotted: initial loss; diverged runs plotted there)", fontsize=8)
+        ax.set_xlabel("peak LR")
+        ax.set_ylabel("final val loss")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def arm_settings(results: list[dict]) -> list[dict]:
+    """What each arm ran: optimizer, peak LR(s), schedule and hyperparameters, one row per arm.
+
+    The hyperparameters are those the optimizer was built with (recorded by the runner from
+    ``optimizer.defaults``), or, for results that do not record them, the bench's optimizer
+    arguments. Grid arms share one row (their schedules differ only in the warm-up length).
+    Only arms whose runs record their config are listed.
+    """
+    rows: dict[tuple[str, str], dict] = {}
+    for r in results:
+        cfg = r.get("config")
+        if not isinstance(cfg, dict):
+            continue
+        key = (r["optimizer"], r["arm"])
+        row = rows.setdefault(
+            key,
+            {
+                "table": r["optimizer"],
+                "arm": r["arm"],
+                "optimizer": cfg.get("optimizer", r["optimizer"]),
+                "lrs": set(),
+                "schedule": cfg.get("schedule", ""),
+                "hparams": r.get("optimizer_hparams") or cfg.get("optimizer_args") or {},
+            },
+        )
+        if isinstance(cfg.get("lr"), (int, float)):
+            row["lrs"].add(float(cfg["lr"]))
+        if r["arm"] == "grid":
+            row["schedule"] = re.sub(r"warmup_steps=\d+", "warmup_steps=W", row["schedule"])
+    return [rows[k] for k in sorted(rows)]
+
+
+def _settings_section(settings: list[dict]) -> list[str]:
+    if not settings:
+        return []
+    lines = [
+        "## Arms and their hyperparameters",
+        "",
+        "| table | arm | optimizer | peak LR | schedule | optimizer hyperparameters |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in settings:
+        lrs = ", ".join(f"{x:g}" for x in sorted(row["lrs"])) or "–"
+        hp = ", ".join(f"{k}={v}" for k, v in sorted(row["hparams"].items())) or "–"
+        lines.append(
+            f"| {row['table']} | {row['arm']} | {row['optimizer']} | {lrs} | "
+            f"`{row['schedule']}` | {hp} |"
+        )
+    return [*lines, ""]
+
+
 def _fmt_diff(d) -> str:
     if d is None or d.n == 0:
         return "–"
@@ -79,8 +342,14 @@ def _fmt_diff(d) -> str:
     return f"{d.mean:+.4f} ± {d.half_width:.4f} ({d.verdict})"
 
 
-def render_markdown(store: ResultStore, tables: dict[str, dict], plots: list[str]) -> str:
-    """The report's markdown text."""
+def render_markdown(
+    store: ResultStore,
+    tables: dict[str, dict],
+    plots: list[str],
+    lr_tables: dict[str, dict] | None = None,
+    settings: list[dict] | None = None,
+) -> str:
+    """The report's markdown text (``lr_tables``: :func:`lr_table` of optimizers with an LR axis)."""
     meta = store.read_meta()
     lines = ["# autowarm warm-up benchmark", ""]
     if meta:
@@ -121,14 +390,27 @@ def render_markdown(store: ResultStore, tables: dict[str, dict], plots: list[str
                 f"| {arm} | {e['loss']} | {ends} | {_fmt_diff(e['vs_best'])} | "
                 f"{_fmt_diff(e['vs_median'])} | {e['runs']} |"
             )
-        if t.get("default_vs"):
+        vs = t.get("default_vs") or {}
+        modes = {a: d for a, d in vs.items() if a.startswith("adaptive")}
+        others = {a: d for a, d in vs.items() if a not in modes}
+        if modes:
             lines += [
                 "",
                 "The default mode (`adaptive`) minus each other adaptive arm, paired by seed: "
-                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(t["default_vs"].items()))
+                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(modes.items()))
+                + ".",
+            ]
+        if others:
+            lines += [
+                "",
+                "The default mode (`adaptive`) minus each baseline, paired by seed: "
+                + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(others.items()))
                 + ".",
             ]
         lines.append("")
+    for opt, lt in (lr_tables or {}).items():
+        lines += _lr_section(opt, lt)
+    lines += _settings_section(settings or [])
     if plots:
         lines += ["## Plots", ""]
         lines += [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
@@ -147,6 +429,10 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
         "adaptive-faithful": "tab:green",
         "adaptive-calibrated": "tab:orange",
         "adaptive-paper-ramp": "tab:brown",
+        "schedulefree-adamw": "tab:purple",
+        "prodigy": "tab:pink",
+        "dadapt-adam": "tab:olive",
+        "radam": "tab:cyan",
     }
     for ax, (opt, t) in zip(axes[0], tables.items()):
         ws = list(t["grid"])
@@ -183,10 +469,13 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
 
 def _arm_label(r: dict) -> str:
     if r["arm"] == "grid":
-        return f"w={r['warmup_steps']}"
-    if r["arm"] == "fstar":
-        return f"f*={r['target_loss']:g}"
-    return r["arm"]
+        label = f"w={r['warmup_steps']}"
+    elif r["arm"] == "fstar":
+        label = f"f*={r['target_loss']:g}"
+    else:
+        label = r["arm"]
+    factor = float(r.get("lr_factor") or 1.0)
+    return label if factor == 1.0 else f"{label} lr x{factor:g}"
 
 
 def _plot_curves(results: list[dict], key: str, ylabel: str, path: Path, smooth: int) -> None:
@@ -279,7 +568,7 @@ def _plot_fstar(fstar_rows: dict[tuple[str, float], list[dict]], path: Path) -> 
 def report(root: str | Path, *, plots: bool = True) -> Path:
     """Write ``root/report.md`` (and its PNG plots) from the results in ``root``; return its path."""
     store = ResultStore(root)
-    results = store.load()
+    results = store.load(require=RESULT_FIELDS)
     if not results:
         raise ValueError(
             f"no results in {store.results_dir}; run `autowarm bench --out {root}` first"
@@ -288,11 +577,23 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
     for r in results:
         if r["arm"] != "fstar":  # an f* sweep has its own table
             by_opt[r["optimizer"]].append(r)
-    tables = {opt: optimizer_table(rs) for opt, rs in sorted(by_opt.items())}
+    tables: dict[str, dict] = {}
+    lr_tables: dict[str, dict] = {}
+    for opt, rs in sorted(by_opt.items()):
+        by_factor = _by_factor(rs)
+        if len(by_factor) == 1:
+            tables[opt] = optimizer_table(rs)
+            continue
+        for factor, frs in by_factor.items():
+            tables[f"{opt} at peak LR {_lr_label(frs, factor)}"] = optimizer_table(frs)
+        lr_tables[opt] = lr_table(rs)
     fstar = _fstar_rows(results)
     made: list[str] = []
     if plots:
         root = Path(root)
+        if lr_tables:
+            _plot_losses_vs_lr(lr_tables, root / "final_loss_vs_lr.png")
+            made.append(str(root / "final_loss_vs_lr.png"))
         # a curve needs two grid points or an adaptive arm (a lone point is in the table)
         plotted = {o: t for o, t in tables.items() if len(t["grid"]) >= 2 or t["arms"]}
         if plotted:
@@ -305,7 +606,9 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
         made += [str(root / "loss_curves.png"), str(root / "lr_curves.png")]
         if _plot_fstar(fstar, root / "fstar_sweep.png"):
             made.append(str(root / "fstar_sweep.png"))
-    text = render_markdown(store, tables, made) + "\n".join(_fstar_table(fstar))
+    settings = arm_settings([r for r in results if r["arm"] != "fstar"])
+    text = render_markdown(store, tables, made, lr_tables, settings)
+    text += "\n".join(_fstar_table(fstar))
     out = Path(root) / "report.md"
     out.write_text(text)
     return out

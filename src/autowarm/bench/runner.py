@@ -1,30 +1,66 @@
 """Run a benchmark's runs in parallel worker processes, resumably, with progress.
 
-Each run trains in its own process (spawned, ``threads`` torch threads each) through
-:func:`autowarm.train.train`; up to ``jobs`` run at once. Finished runs (a result file in the
-store) are skipped, partial runs (a checkpoint) resume exactly, so re-running an interrupted
-benchmark with the same arguments continues where it stopped. A run that raises is reported and
-recorded under ``DIR/errors/`` and does not stop the others.
+Each run trains in its own spawned process (``threads`` torch threads) through
+:func:`autowarm.train.train`; up to ``jobs`` run at once and a run starts only when a slot is
+free. Finished runs (a result file in the store) are skipped, partial runs (a checkpoint) resume
+exactly, so re-running an interrupted benchmark with the same arguments continues where it
+stopped. A result file that holds no result is moved aside and its run trained again (said on
+stderr). A run that raises is reported and recorded under ``DIR/errors/`` and does not stop the
+others.
+
+Ctrl-C (SIGINT): the workers ignore it (they start with SIGINT ignored, so a terminal's Ctrl-C,
+which reaches the whole process group, stops only the parent); the parent saves every result that
+has arrived, stops the running workers (their last checkpoint remains, so they resume), starts
+nothing more and raises :class:`BenchInterrupted`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import contextlib
 import multiprocessing as mp
+import multiprocessing.connection as mpc
 import os
+import signal
+import sys
+import threading
 import traceback
 from pathlib import Path
 
 from autowarm.bench.store import ResultStore, collect_result
+from autowarm.runlog import metrics_path
+
+
+class BenchInterrupted(KeyboardInterrupt):
+    """The benchmark stopped on Ctrl-C; ``saved`` runs are stored, ``stopped`` will resume."""
+
+    def __init__(self, saved: int, stopped: list[str], not_started: int) -> None:
+        super().__init__(
+            f"interrupted: {saved} runs done, {len(stopped)} stopped (they resume from their last "
+            f"checkpoint), {not_started} not started"
+        )
+        self.saved = saved
+        self.stopped = stopped
+        self.not_started = not_started
 
 
 def _train_one(spec, resume: bool) -> dict:
-    """Worker: train one run and assemble its result (runs in a child process)."""
+    """Train one run and assemble its result (runs in a child process)."""
     from autowarm.train import train
 
     probe = _SchedulerRecord()
     final = train(spec.config.replace(resume=resume), callbacks=[probe], progress=False)
     return collect_result(spec, {**final, **probe.record}, spec.config.out)
+
+
+def _worker(spec, resume: bool, conn) -> None:
+    """Child process: train, send ``("ok", result)`` or ``("error", traceback text)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        msg = ("ok", _train_one(spec, resume))
+    except BaseException:  # every failure goes back to the parent as text
+        msg = ("error", traceback.format_exc())
+    conn.send(msg)
+    conn.close()
 
 
 class _SchedulerRecord:
@@ -38,16 +74,86 @@ class _SchedulerRecord:
         self.record = {
             "delta_star": getattr(sched, "delta_star", None),
             "phase": getattr(sched, "phase", None),
+            "optimizer_class": type(ctx.optimizer).__module__ + "." + type(ctx.optimizer).__name__,
+            "optimizer_hparams": _plain(ctx.optimizer.defaults),
         }
 
 
+def _plain(defaults: dict) -> dict:
+    """The optimizer's hyperparameters that are plain JSON values (numbers, strings, tuples)."""
+    out = {}
+    for key, value in sorted(defaults.items()):
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            out[key] = value
+        elif isinstance(value, (tuple, list)) and all(isinstance(v, (int, float)) for v in value):
+            out[key] = list(value)
+    return out
+
+
 def _steps_done(run_dir: Path) -> int:
-    """Updates a running run has logged so far (lines of its metrics file)."""
+    """Updates a running run has logged so far (lines of its metrics file; a progress estimate).
+
+    Counts lines without parsing them (this runs while the run is writing): the format belongs to
+    :mod:`autowarm.runlog`, whose ``metrics_path`` names the file.
+    """
     try:
-        with open(run_dir / "metrics.jsonl", "rb") as f:
+        with open(metrics_path(run_dir), "rb") as f:
             return sum(1 for _ in f)
     except OSError:
         return 0
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT inside the block (main thread only; elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+class _Slot:
+    """One running worker: its spec, process and the read end of its pipe."""
+
+    def __init__(self, ctx, spec, resume: bool) -> None:
+        self.spec = spec
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker, args=(spec, resume, child), daemon=True)
+        # Started with SIGINT ignored: the child inherits the disposition through exec and
+        # Python keeps it, so a terminal Ctrl-C never raises inside a worker.
+        with _sigint_ignored():
+            self.proc.start()
+        child.close()
+
+    def message(self) -> tuple[str, object] | None:
+        """The worker's message once it has sent one or died (``None`` while it runs)."""
+        if not self.conn.poll():
+            if self.proc.is_alive():
+                return None
+            if not self.conn.poll():  # it may have sent just before exiting
+                return self._died()
+        try:
+            msg = self.conn.recv()
+        except EOFError:
+            return self._died()
+        self.proc.join(30)
+        return msg
+
+    def _died(self) -> tuple[str, str]:
+        self.proc.join()
+        return ("error", f"the worker process exited with code {self.proc.exitcode}\n")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.join(10)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
 
 
 def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progress: bool = True):
@@ -58,50 +164,80 @@ def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progres
         store: where results go.
         jobs: parallel processes (default: the number of CPU cores).
         progress: show a progress bar (terminal) or periodic lines over all runs' updates.
+
+    Raises:
+        BenchInterrupted: on Ctrl-C, after saving the results that arrived and stopping the
+            running workers.
     """
     from autowarm.train.progress import Progress
 
-    jobs = jobs or os.cpu_count() or 1
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1; got {jobs!r}")
-    todo = [s for s in specs if store.status(s.run_id) != "done"]
-    done_ids = [s.run_id for s in specs if store.status(s.run_id) == "done"]
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
+    for s in specs:
+        if store.status(s.run_id) == "corrupt":
+            dest = store.set_aside(s.run_id)
+            print(
+                f"[bench] result file of {s.run_id} holds no result; moved it to {dest} and "
+                f"training the run again",
+                file=sys.stderr,
+                flush=True,
+            )
+    status = {s.run_id: store.status(s.run_id) for s in specs}
+    todo = [s for s in specs if status[s.run_id] != "done"]
+    done_ids = [s.run_id for s in specs if status[s.run_id] == "done"]
     failed: list[str] = []
-    total_steps = sum(s.config.steps for s in specs)
-    finished_steps = sum(s.config.steps for s in specs if s.run_id in set(done_ids))
-    bar = Progress(total_steps, start=finished_steps, enabled=progress, label="bench")
+    finished_steps = sum(s.config.steps for s in specs if status[s.run_id] == "done")
+    bar = Progress(
+        sum(s.config.steps for s in specs), start=finished_steps, enabled=progress, label="bench"
+    )
     if progress and done_ids:
         print(f"[bench] {len(done_ids)} of {len(specs)} runs already done; {len(todo)} to run")
     ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        running = {}
-        try:
-            for s in todo:
-                resume = store.status(s.run_id) == "partial"
-                running[pool.submit(_train_one, s, resume)] = s
-            while running:
-                ready, _ = cf.wait(running, timeout=2.0, return_when=cf.FIRST_COMPLETED)
-                for fut in ready:
-                    s = running.pop(fut)
-                    try:
-                        store.save(s.run_id, fut.result())
-                        done_ids.append(s.run_id)
-                    except Exception:
-                        failed.append(s.run_id)
-                        err = store.root / "errors" / f"{s.run_id}.txt"
-                        err.parent.mkdir(parents=True, exist_ok=True)
-                        err.write_text(traceback.format_exc())
-                        print(f"[bench] run {s.run_id} failed; see {err}", flush=True)
-                    finished_steps += s.config.steps
-                active = sum(
-                    min(_steps_done(Path(s.config.out)), s.config.steps) for s in running.values()
-                )
-                bar.update(finished_steps + active, runs=f"{len(done_ids)}/{len(specs)}")
-        except KeyboardInterrupt:
-            for fut in running:
-                fut.cancel()
+    queue = list(reversed(todo))
+    running: list[_Slot] = []
+
+    def finish(slot: _Slot, msg: tuple[str, object]) -> None:
+        kind, payload = msg
+        s = slot.spec
+        if kind == "ok":
+            store.save(s.run_id, payload)
+            done_ids.append(s.run_id)
+        else:
+            failed.append(s.run_id)
+            err = store.root / "errors" / f"{s.run_id}.txt"
+            err.parent.mkdir(parents=True, exist_ok=True)
+            err.write_text(str(payload))
+            print(f"[bench] run {s.run_id} failed; see {err}", file=sys.stderr, flush=True)
+
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                s = queue.pop()
+                running.append(_Slot(ctx, s, resume=status[s.run_id] == "partial"))
+            mpc.wait([x.conn for x in running] + [x.proc.sentinel for x in running], timeout=2.0)
+            for slot in list(running):
+                msg = slot.message()
+                if msg is not None:
+                    running.remove(slot)
+                    finish(slot, msg)
+                    finished_steps += slot.spec.config.steps
+            active = sum(
+                min(_steps_done(Path(x.spec.config.out)), x.spec.config.steps) for x in running
+            )
+            bar.update(finished_steps + active, runs=f"{len(done_ids)}/{len(specs)}")
+    except KeyboardInterrupt:
+        with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
+            stopped = []
+            for slot in running:
+                msg = slot.message() if slot.conn.poll() else None
+                if msg is not None:
+                    finish(slot, msg)  # it finished just now: keep its result
+                else:
+                    slot.stop()
+                    stopped.append(slot.spec.run_id)
             bar.close()
-            print("[bench] interrupted; re-run the same command to resume", flush=True)
-            raise
+        raise BenchInterrupted(len(done_ids), stopped, len(queue)) from None
     bar.close()
     return done_ids, failed

@@ -9,7 +9,7 @@ its two-sided 95% Student-t interval excludes 0, i.e. ``|mean(d)| > t_{0.975, n-
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # Two-sided 95% critical values t_{0.975, df} of Student's t distribution, df = 1..30
@@ -97,3 +97,42 @@ def paired_difference(a: dict[int, float], b: dict[int, float]) -> PairedDiffere
         return PairedDifference(s.mean, s.std, s.n, math.nan, False)
     half = t_critical(s.n - 1) * s.std / math.sqrt(s.n)
     return PairedDifference(s.mean, s.std, s.n, half, abs(s.mean) > half)
+
+
+def lr_sensitivity(losses: Mapping[float, float | Sequence[float]], initial_loss: float) -> float:
+    """LR sensitivity of one arm (Wortsman et al. 2023): its mean excess loss over an LR range.
+
+    With ``L(eta)`` the final loss at peak LR ``eta`` (the mean over seeds) and ``L0`` the loss at
+    initialisation,
+
+        sensitivity = mean over eta of ( min(L(eta), L0) - min over eta' of min(L(eta'), L0) )
+
+    A run whose loss is non-finite (diverged) or above ``L0`` counts as ``L0`` before the mean over
+    seeds, so a diverged run costs as much as not training at all. For a freshly initialised
+    language model ``L0 = ln(vocabulary size)`` (a uniform prediction). 0 means every LR of the
+    range is as good as the best one.
+
+    Args:
+        losses: peak LR (any sortable key) -> final loss, or the final losses of its seeds.
+        initial_loss: ``L0``, a finite number.
+
+    >>> round(lr_sensitivity({1e-3: 2.0, 3e-3: [1.4, 1.6], 1e-2: float("nan")}, 5.0), 4)
+    1.3333
+    """
+    if isinstance(initial_loss, bool) or not isinstance(initial_loss, (int, float)):
+        raise TypeError(f"initial_loss must be a number; got {initial_loss!r}")
+    if not math.isfinite(initial_loss):
+        raise ValueError(f"initial_loss must be finite; got {initial_loss!r}")
+    if not losses:
+        raise ValueError("losses is empty: the LR sensitivity needs at least one LR")
+    means = []
+    for lr, value in losses.items():
+        values = [value] if isinstance(value, (int, float)) else list(value)
+        if not values:
+            raise ValueError(f"no losses at LR {lr!r}")
+        clipped = [
+            min(float(v), initial_loss) if math.isfinite(float(v)) else initial_loss for v in values
+        ]
+        means.append(sum(clipped) / len(clipped))
+    best = min(means)
+    return sum(m - best for m in means) / len(means)

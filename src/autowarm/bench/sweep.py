@@ -1,15 +1,20 @@
-"""Expand a benchmark preset into the list of runs: optimizers x arms x seeds.
+"""Expand a benchmark preset into the list of runs: optimizers x LRs x arms x seeds.
+
+Two steps: :meth:`SweepOptions.resolve` checks the options once against the preset and resolves
+their defaults; :func:`expand` turns them into runs, one function per kind of arm (grid,
+adaptive, calibrated, f* sweep). :func:`plan` does both.
 
 Each run is a :class:`RunSpec` with a stable ``run_id`` (the key of the result store) and the
-:class:`autowarm.train.RunConfig` the harness trains. Runs of one optimizer share everything but
-the schedule; seed ``s`` fixes the initialisation and the data order in every arm, so arms are
-paired by seed.
+:class:`autowarm.train.RunConfig` the harness trains. Runs of one optimizer at one peak LR share
+everything but the schedule; seed ``s`` fixes the initialisation and the data order in every
+arm, so arms are paired by seed.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,26 +27,50 @@ ADAPTIVE_MODES: dict[str, dict[str, object]] = MODES
 DEFAULT_MODES = ("adaptive-faithful", "adaptive")  # the adaptive arms run unless told otherwise
 
 
+# Warm-up-free and learning-rate-free baselines (``--baselines``), compared with the AdamW arms:
+# same model, data, batch, budget, clip and seeds; their own optimizer's hyperparameters (the
+# registry's, i.e. their authors' recommendations). name -> (schedule kind, has an LR axis):
+# "cosine" is the grid's decay without warm-up, "constant" is Schedule-Free's (it replaces the
+# decay by averaging; its own warm-up is its ``warmup_steps`` argument, set from the run length).
+BASELINES: dict[str, tuple[str, bool]] = {
+    "schedulefree-adamw": ("constant", True),  # over the LR axis, from AdamW's LR
+    "prodigy": ("cosine", False),  # LR-free: lr 1.0, once per seed
+    "dadapt-adam": ("cosine", False),  # LR-free: lr 1.0, once per seed
+    "radam": ("cosine", True),  # AdamW's LR (and the LR axis), no warm-up
+}
+BASELINE_REFERENCE = "adamw"  # the preset optimizer whose LR, table and seeds the baselines share
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One benchmark run: which optimizer, which arm, which seed, and its training config."""
 
-    optimizer: str  # optimizer registry name
-    arm: str  # "grid", "adaptive-faithful", "adaptive" or "fstar"
+    optimizer: str  # the preset optimizer whose table the run is in (a baseline: "adamw")
+    arm: str  # "grid", an adaptive mode, "adaptive-calibrated", "fstar" or a baseline name
     seed: int  # fixes init and data order
     warmup_steps: int | None  # the grid arm's fixed warm-up length; None for adaptive arms
     target_loss: float | None  # f* of adaptive arms; None for grid arms
     config: object  # autowarm.train.RunConfig
+    lr_factor: float = 1.0  # peak LR as a multiple of the preset's LR for the optimizer
 
     @property
     def run_id(self) -> str:
-        """A stable, file-system-safe name: ``<optimizer>__<arm>[-<param>]__s<seed>``."""
+        """A stable, file-system-safe name: ``<optimizer>__<arm>[-<param>][-lrx<f>]__s<seed>``.
+
+        The LR factor appears only when it is not 1, so runs at the preset's LR keep the ids
+        they had before the LR axis existed.
+
+        >>> RunSpec("adamw", "grid", 0, 30, None, None, lr_factor=2.0).run_id
+        'adamw__grid-w30-lrx2__s0'
+        """
         if self.arm == "grid":
             arm = f"grid-w{self.warmup_steps}"
         elif self.arm == "fstar":
             arm = f"fstar-{self.target_loss:g}"
         else:
             arm = self.arm
+        if self.lr_factor != 1.0:
+            arm += f"-lrx{self.lr_factor:g}"
         return f"{self.optimizer}__{arm}__s{self.seed}"
 
 
@@ -77,48 +106,93 @@ def calibrated_schedule(probe: str | Path, setup: OptimizerSetup) -> str:
     return schedule_spec(kwargs) + f",div_factor={float(setup.div_factor)}"
 
 
-def plan(
-    bench: BenchPreset,
-    out: str | Path,
-    *,
-    optimizers: list[str] | None = None,
-    seeds: int | None = None,
-    steps: int | None = None,
-    quick: bool = False,
-    fstar_sweep: bool = False,
-    fstar_offsets: list[float] | tuple[float, ...] | None = None,
-    warmup_steps: list[int] | None = None,
-    adaptive: bool = True,
-    adaptive_modes: list[str] | tuple[str, ...] | None = None,
-    calibrations: dict[str, str] | None = None,
-    threads: int = 1,
-) -> list[RunSpec]:
-    """All runs of a benchmark, in a deterministic order (seed-major, so early results pair up).
+@dataclass(frozen=True)
+class SweepOptions:
+    """What a benchmark runs, checked once against its preset (build it with :meth:`resolve`).
 
-    Args:
-        bench: the preset.
-        out: the results directory; each run trains in ``out/runs/<run_id>``.
-        optimizers: which of the preset's optimizers (default: its default set, or the quick
-            subset).
-        seeds: seeds per arm (default: the preset's, or its quick count).
-        steps: override the run length (the grid's fractions scale with it).
-        quick: the preset's small subset (its quick optimizers, grid, seeds and steps).
-        fstar_sweep: instead of grid + adaptive, the adaptive default mode over
-            ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one optimizer).
-        fstar_offsets: the sweep's offsets instead of the preset's (finite numbers).
-        warmup_steps: the grid's warm-up lengths in updates, replacing the preset's fractions
-            (an empty list runs no grid arm).
-        adaptive: include the adaptive arms (False: the grid only, e.g. a warm-up-free
-            optimizer at ``warmup_steps=[0]``).
-        adaptive_modes: which keys of :data:`ADAPTIVE_MODES` to run (default
-            :data:`DEFAULT_MODES`).
-        calibrations: optimizer -> ``probe.json`` path: adds the arm ``adaptive-calibrated``,
-            the default adaptive mode with the probe's measured ``(K0, K1, K2)`` (descent
-            window, refitted at the preset's f*) instead of the paper's fit.
-        threads: torch threads per run.
+    >>> from autowarm.bench.presets import preset
+    >>> opts = SweepOptions.resolve(preset("tiny"), optimizers=["adamw"], lr_factors=[1, 2])
+    >>> opts.seeds, opts.steps, opts.grid, opts.modes, opts.lr_factors
+    (1, 12, (0, 3), ('adaptive-faithful', 'adaptive'), (1.0, 2.0))
     """
-    from autowarm.train import RunConfig
 
+    optimizers: tuple[str, ...]  # the preset's optimizer names to run
+    seeds: int  # seeds per arm
+    steps: int  # updates per run
+    grid: tuple[int, ...]  # the grid's warm-up lengths in updates (distinct, sorted)
+    modes: tuple[str, ...]  # adaptive modes (keys of ADAPTIVE_MODES); empty = none
+    fstar_offsets: tuple[float, ...] = ()  # an f* sweep's offsets; empty = no sweep
+    calibrations: tuple[tuple[str, str], ...] = ()  # (optimizer, probe.json) pairs
+    lr_factors: tuple[float, ...] = (1.0,)  # peak LRs as multiples of each optimizer's LR
+    baselines: tuple[str, ...] = ()  # keys of BASELINES, run beside the AdamW arms
+    threads: int = 1  # torch threads per run
+    model: str = "cpu"  # model preset of every run
+    data: object = None  # autowarm.train.DataConfig of every run; None = the default corpus
+
+    @property
+    def fstar_sweep(self) -> bool:
+        """True when the options ask for an f* sweep instead of grid + adaptive arms."""
+        return bool(self.fstar_offsets)
+
+    @classmethod
+    def resolve(
+        cls,
+        bench: BenchPreset,
+        *,
+        optimizers: Sequence[str] | None = None,
+        seeds: int | None = None,
+        steps: int | None = None,
+        quick: bool = False,
+        fstar_sweep: bool = False,
+        fstar_offsets: Sequence[float] | None = None,
+        warmup_steps: Sequence[int] | None = None,
+        adaptive: bool = True,
+        adaptive_modes: Sequence[str] | None = None,
+        calibrations: dict[str, str] | None = None,
+        lr_factors: Sequence[float] | None = None,
+        baselines: Sequence[str] | None = None,
+        threads: int = 1,
+        model: str | None = None,
+        data: object = None,
+    ) -> SweepOptions:
+        """Check the options of :func:`plan` against ``bench`` and fill in its defaults.
+
+        Raises ``ValueError`` naming the option, the value and what would be valid.
+        """
+        for name, value in (("seeds", seeds), ("steps", steps), ("threads", threads)):
+            if value is not None and not _is_count(value):
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        names = _optimizers(bench, optimizers, quick)
+        if fstar_sweep and len(names) != 1:
+            raise ValueError(f"--fstar-sweep studies one optimizer; got {', '.join(names)}")
+        offsets = _fstar_offsets(bench, fstar_sweep, fstar_offsets)
+        total = steps or (bench.quick_steps if quick else None) or bench.steps
+        grid = _grid(bench, warmup_steps, total, quick)
+        modes = _modes(adaptive, adaptive_modes, fstar_sweep)
+        extra = _baselines(bench, baselines, fstar_sweep, names)
+        if not fstar_sweep and not grid and not modes and not extra:
+            raise ValueError("nothing to run: an empty grid and no adaptive arms")
+        return cls(
+            optimizers=names,
+            seeds=seeds or (bench.quick_seeds if quick else bench.seeds),
+            steps=total,
+            grid=grid,
+            modes=modes,
+            fstar_offsets=offsets if fstar_sweep else (),
+            calibrations=tuple(sorted((calibrations or {}).items())),
+            lr_factors=_lr_factors(lr_factors),
+            baselines=extra,
+            threads=threads,
+            model=_model(bench, model),
+            data=_data(bench, data),
+        )
+
+
+def _is_count(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
+
+
+def _optimizers(bench: BenchPreset, optimizers, quick: bool) -> tuple[str, ...]:
     names = list(
         optimizers
         or (bench.quick_optimizers if quick else bench.default_optimizers or bench.optimizers)
@@ -129,21 +203,39 @@ def plan(
             f"optimizer(s) {', '.join(unknown)} have no settings in preset {bench.name!r}; "
             f"valid: {', '.join(bench.optimizers)}"
         )
-    if fstar_sweep and len(names) != 1:
-        raise ValueError(f"--fstar-sweep studies one optimizer; got {', '.join(names)}")
-    offsets = tuple(bench.fstar_offsets if fstar_offsets is None else fstar_offsets)
+    return tuple(dict.fromkeys(names))
+
+
+def _finite_numbers(values) -> bool:
+    return all(
+        not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(v) for v in values
+    )
+
+
+def _fstar_offsets(bench: BenchPreset, fstar_sweep: bool, fstar_offsets) -> tuple[float, ...]:
     if fstar_offsets is not None and not fstar_sweep:
         raise ValueError(
             "fstar_offsets needs fstar_sweep (--fstar-offsets goes with --fstar-sweep)"
         )
-    bad_off = [
-        o
-        for o in offsets
-        if isinstance(o, bool) or not isinstance(o, numbers.Real) or not math.isfinite(o)
-    ]
-    if bad_off or not offsets:
+    offsets = tuple(bench.fstar_offsets if fstar_offsets is None else fstar_offsets)
+    if not offsets or not _finite_numbers(offsets):
         raise ValueError(f"fstar_offsets must be finite numbers, at least one; got {list(offsets)}")
-    offsets = tuple(dict.fromkeys(round(float(o), 6) for o in offsets))  # distinct, in order
+    return tuple(dict.fromkeys(round(float(o), 6) for o in offsets))  # distinct, in order
+
+
+def _grid(bench: BenchPreset, warmup_steps, total: int, quick: bool) -> tuple[int, ...]:
+    if warmup_steps is None:
+        return bench.grid_steps(total, bench.quick_fracs if quick else None)
+    bad = [w for w in warmup_steps if isinstance(w, bool) or not isinstance(w, int)]
+    bad += [w for w in warmup_steps if w not in bad and not 0 <= w < total]
+    if bad:
+        raise ValueError(
+            f"warmup_steps must be integers in [0, {total}) (the run length); got {bad}"
+        )
+    return tuple(sorted(set(warmup_steps)))
+
+
+def _modes(adaptive: bool, adaptive_modes, fstar_sweep: bool) -> tuple[str, ...]:
     if adaptive_modes is not None and (fstar_sweep or not adaptive):
         raise ValueError(
             "adaptive_modes (--adaptive-modes) does not go with fstar_sweep (which runs the "
@@ -151,19 +243,6 @@ def plan(
         )
     if adaptive_modes is not None and not list(adaptive_modes):
         raise ValueError("adaptive_modes is empty; to run no adaptive arm use adaptive=False")
-    total = steps or (bench.quick_steps if quick else None) or bench.steps
-    n_seeds = seeds or (bench.quick_seeds if quick else bench.seeds)
-    if n_seeds < 1:
-        raise ValueError(f"seeds must be >= 1; got {n_seeds!r}")
-    if warmup_steps is None:
-        grid = bench.grid_steps(total, bench.quick_fracs if quick else None)
-    else:
-        bad = [w for w in warmup_steps if not isinstance(w, int) or not 0 <= w < total]
-        if bad:
-            raise ValueError(
-                f"warmup_steps must be integers in [0, {total}) (the run length); got {bad}"
-            )
-        grid = tuple(sorted(set(warmup_steps)))
     modes = tuple(dict.fromkeys(DEFAULT_MODES if adaptive_modes is None else adaptive_modes))
     bad_modes = [m for m in modes if m not in ADAPTIVE_MODES]
     if bad_modes:
@@ -171,55 +250,199 @@ def plan(
             f"unknown adaptive mode(s) {', '.join(map(repr, bad_modes))}; "
             f"valid: {', '.join(ADAPTIVE_MODES)}"
         )
-    if not adaptive:
-        modes = ()
-    if not fstar_sweep and not grid and not modes:
-        raise ValueError("nothing to run: an empty grid and no adaptive arms")
+    return modes if adaptive and not fstar_sweep else ()
+
+
+def _baselines(bench: BenchPreset, baselines, fstar_sweep: bool, optimizers) -> tuple[str, ...]:
+    if baselines is None:
+        return ()
+    names = tuple(dict.fromkeys(baselines))
+    bad = [b for b in names if b not in BASELINES]
+    if bad:
+        raise ValueError(
+            f"unknown baseline(s) {', '.join(map(repr, bad))}; valid: {', '.join(BASELINES)}"
+        )
+    if names and fstar_sweep:
+        raise ValueError("baselines (--baselines) do not go with fstar_sweep")
+    if names and BASELINE_REFERENCE not in optimizers:
+        raise ValueError(
+            f"baselines are compared with the {BASELINE_REFERENCE} arms: add "
+            f"{BASELINE_REFERENCE} to optimizers (with --warmup-steps '' --no-adaptive to add "
+            f"baselines alone to a directory that holds them)"
+        )
+    if names and BASELINE_REFERENCE not in bench.optimizers:
+        raise ValueError(
+            f"baselines run at the {BASELINE_REFERENCE} settings of the preset, and preset "
+            f"{bench.name!r} has none; use a preset with {BASELINE_REFERENCE}"
+        )
+    from autowarm._extras import MissingExtraError
+    from autowarm.optim import spec
+
+    for name in names:  # a missing package fails here, before any run starts
+        try:
+            spec(name).optimizer_class()
+        except MissingExtraError:
+            raise
+        except ImportError as err:
+            raise MissingExtraError(f"baseline {name!r}: {err}") from None
+    return names
+
+
+def _lr_factors(lr_factors) -> tuple[float, ...]:
+    factors = (1.0,) if lr_factors is None else tuple(lr_factors)
+    if not factors or not _finite_numbers(factors) or any(f <= 0 for f in factors):
+        raise ValueError(
+            f"lr_factors must be finite numbers > 0, at least one; got {list(factors)}"
+        )
+    return tuple(dict.fromkeys(round(float(f), 6) for f in factors))
+
+
+def _model(bench: BenchPreset, model: str | None) -> str:
+    if model is None:
+        return bench.model
+    from autowarm.train.model import model_config
+
+    model_config(model)  # raises ValueError naming the valid presets
+    return model
+
+
+def _data(bench: BenchPreset, data: object):
+    from autowarm.train import DataConfig
+
+    if data is None:
+        return DataConfig(**bench.data) if bench.data else None
+    if not isinstance(data, DataConfig):
+        raise TypeError(f"data must be an autowarm.train.DataConfig; got {type(data).__name__}")
+    return data
+
+
+def plan(bench: BenchPreset, out: str | Path, **options) -> list[RunSpec]:
+    """All runs of a benchmark, in a deterministic order (seed-major, so early results pair up).
+
+    Args:
+        bench: the preset.
+        out: the results directory; each run trains in ``out/runs/<run_id>``.
+        options: the keyword arguments of :meth:`SweepOptions.resolve`:
+
+            - ``optimizers``: which of the preset's optimizers (default: its default set, or
+              the quick subset);
+            - ``seeds``: seeds per arm (default: the preset's, or its quick count);
+            - ``steps``: override the run length (the grid's fractions scale with it);
+            - ``quick``: the preset's small subset (its quick optimizers, grid, seeds, steps);
+            - ``fstar_sweep``: instead of grid + adaptive, the adaptive default mode over
+              ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one
+              optimizer); ``fstar_offsets``: the sweep's offsets instead (finite numbers);
+            - ``warmup_steps``: the grid's warm-up lengths in updates, replacing the preset's
+              fractions (an empty list runs no grid arm);
+            - ``adaptive``: include the adaptive arms (False: the grid only);
+            - ``adaptive_modes``: which keys of :data:`ADAPTIVE_MODES` to run (default
+              :data:`DEFAULT_MODES`);
+            - ``calibrations``: optimizer -> ``probe.json`` path: adds the arm
+              ``adaptive-calibrated``, the default adaptive mode with the probe's measured
+              ``(K0, K1, K2)`` (descent window, refitted at the preset's f*);
+            - ``lr_factors``: run every arm at each of these multiples of the optimizer's
+              preset LR (default ``(1,)``: the preset's LR, run ids without a factor);
+            - ``baselines``: keys of :data:`BASELINES`, each run beside the AdamW arms (in
+              AdamW's table, run id ``adamw__<baseline>[-lrx<f>]__s<seed>``) with its own
+              optimizer at the registry's hyperparameters: an LR-free one at lr 1.0 once per
+              seed, the others at AdamW's LR times each factor;
+            - ``threads``: torch threads per run;
+            - ``model``: a model preset replacing the benchmark preset's;
+            - ``data``: an :class:`autowarm.train.DataConfig` replacing the preset's data.
+    """
+    return expand(bench, SweepOptions.resolve(bench, **options), out)
+
+
+def expand(bench: BenchPreset, opts: SweepOptions, out: str | Path) -> list[RunSpec]:
+    """The runs of resolved options: per seed, per optimizer, per LR factor, every arm."""
     root = Path(out) / "runs"
+    calibrations = dict(opts.calibrations)
     specs: list[RunSpec] = []
-    for seed in range(n_seeds):
-        for name in names:
+    for seed in range(opts.seeds):
+        for name in opts.optimizers:
             setup = bench.optimizers[name]
-            arms: list[tuple[str, int | None, float | None, str]] = []
-            if fstar_sweep:
-                for off in offsets:
-                    f = round(setup.target_loss + off, 6)
-                    arms.append(("fstar", None, f, adaptive_schedule("adaptive", setup)))
-            else:
-                for w in grid:
-                    arms.append(("grid", w, None, grid_schedule(w, setup, bench.final_div_factor)))
-                for mode in modes:
-                    arms.append((mode, None, setup.target_loss, adaptive_schedule(mode, setup)))
-                if name in (calibrations or {}):
-                    spec = calibrated_schedule(calibrations[name], setup)
-                    arms.append(("adaptive-calibrated", None, setup.target_loss, spec))
-            for arm, w, f, schedule in arms:
-                spec = RunSpec(name, arm, seed, w, f, None)
-                cfg = RunConfig(
-                    model=bench.model,
-                    optimizer=name,
-                    lr=setup.lr,
-                    optimizer_args={"weight_decay": bench.weight_decay, **setup.hparams},
-                    schedule=schedule,
-                    target_loss=f,
-                    steps=total,
-                    batch_size=bench.batch_size,
-                    grad_clip=bench.grad_clip,
-                    seed=seed,
-                    eval_every=min(bench.eval_every, total),
-                    eval_batches=bench.eval_batches,
-                    checkpoint_every=min(bench.checkpoint_every, total),
-                    threads=threads,
-                    out=str(root / spec.run_id),
-                    **_data_kwargs(bench),
-                )
-                specs.append(RunSpec(name, arm, seed, w, f, cfg))
+            for factor in opts.lr_factors:
+                if opts.fstar_sweep:
+                    arms = _fstar_arms(setup, opts.fstar_offsets)
+                else:
+                    arms = _grid_arms(bench, setup, opts.grid) + _adaptive_arms(setup, opts.modes)
+                    if name in calibrations:
+                        arms += _calibrated_arms(setup, calibrations[name])
+                for arm, w, f, schedule in arms:
+                    spec = RunSpec(name, arm, seed, w, f, None, lr_factor=factor)
+                    cfg = _run_config(bench, opts, name, setup, factor, schedule, f, seed)
+                    cfg = cfg.replace(out=str(root / spec.run_id))
+                    specs.append(RunSpec(name, arm, seed, w, f, cfg, lr_factor=factor))
+        specs += _baseline_runs(bench, opts, seed, root)
     return specs
 
 
-def _data_kwargs(bench: BenchPreset) -> dict:
-    if not bench.data:
-        return {}
-    from autowarm.train import DataConfig
+def _baseline_runs(bench: BenchPreset, opts: SweepOptions, seed: int, root: Path) -> list[RunSpec]:
+    """One seed's baseline runs: an LR-free baseline once (lr 1.0), the others at every factor."""
+    if not opts.baselines:
+        return []
+    from autowarm.optim import run_hyperparameters
 
-    return {"data": DataConfig(**bench.data)}
+    ref = bench.optimizers[BASELINE_REFERENCE]
+    out = []
+    for name in opts.baselines:
+        kind, has_lr = BASELINES[name]
+        schedule = (
+            "constant" if kind == "constant" else grid_schedule(0, ref, bench.final_div_factor)
+        )
+        for factor in opts.lr_factors if has_lr else (1.0,):
+            spec = RunSpec(BASELINE_REFERENCE, name, seed, None, None, None, lr_factor=factor)
+            cfg = _run_config(bench, opts, name, ref, factor, schedule, None, seed)
+            cfg = cfg.replace(
+                lr=ref.lr * factor if has_lr else 1.0,
+                optimizer_args=run_hyperparameters(name, opts.steps),
+                out=str(root / spec.run_id),
+            )
+            out.append(RunSpec(BASELINE_REFERENCE, name, seed, None, None, cfg, lr_factor=factor))
+    return out
+
+
+# An arm of one optimizer at one LR: (arm name, grid warm-up steps, f*, schedule spec).
+_Arm = tuple
+
+
+def _grid_arms(bench: BenchPreset, setup: OptimizerSetup, grid) -> list[_Arm]:
+    return [("grid", w, None, grid_schedule(w, setup, bench.final_div_factor)) for w in grid]
+
+
+def _adaptive_arms(setup: OptimizerSetup, modes) -> list[_Arm]:
+    return [(m, None, setup.target_loss, adaptive_schedule(m, setup)) for m in modes]
+
+
+def _calibrated_arms(setup: OptimizerSetup, probe: str) -> list[_Arm]:
+    spec = calibrated_schedule(probe, setup)
+    return [("adaptive-calibrated", None, setup.target_loss, spec)]
+
+
+def _fstar_arms(setup: OptimizerSetup, offsets) -> list[_Arm]:
+    schedule = adaptive_schedule("adaptive", setup)
+    return [("fstar", None, round(setup.target_loss + off, 6), schedule) for off in offsets]
+
+
+def _run_config(bench, opts: SweepOptions, name: str, setup: OptimizerSetup, factor: float,
+                schedule: str, target_loss: float | None, seed: int):  # fmt: skip
+    """The training config of one run (``out`` is set by the caller)."""
+    from autowarm.train import RunConfig
+
+    return RunConfig(
+        model=opts.model,
+        optimizer=name,
+        lr=setup.lr * factor,
+        optimizer_args={"weight_decay": bench.weight_decay, **setup.hparams},
+        schedule=schedule,
+        target_loss=target_loss,
+        steps=opts.steps,
+        batch_size=bench.batch_size,
+        grad_clip=bench.grad_clip,
+        seed=seed,
+        eval_every=min(bench.eval_every, opts.steps),
+        eval_batches=bench.eval_batches,
+        checkpoint_every=min(bench.checkpoint_every, opts.steps),
+        threads=opts.threads,
+        **({"data": opts.data} if opts.data is not None else {}),
+    )

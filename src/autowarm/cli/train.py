@@ -54,6 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--dtype", default="auto", choices=("auto", "fp32", "bf16"))
     b.add_argument("--threads", type=int, help="torch threads per process (default: cores/ranks)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar or log lines")
+    add_data_options(p)
+    p.set_defaults(handler=run, accepts_extra=True)
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """Add the data options (``--data``, ``--tokenizer``, ...) shared by ``train`` and ``bench``."""
     d = p.add_argument_group("data")
     d.add_argument(
         "--data",
@@ -68,15 +74,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--bin-dtype", default="uint16", choices=("uint16", "uint32"))
     d.add_argument("--hf-docs", type=int, default=20_000, help="documents taken from a hub stream")
     d.add_argument("--cache-dir", help="cache root (default: $AUTOWARM_CACHE or ~/.cache/autowarm)")
-    p.set_defaults(handler=run, accepts_extra=True)
 
 
-def config_from_args(args: argparse.Namespace):
-    """The :class:`RunConfig` of parsed arguments (unknown ``--key value`` pairs: optimizer args)."""
-    from autowarm.cli._args import key_values
-    from autowarm.train import DataConfig, RunConfig
+def data_config_from_args(args: argparse.Namespace):
+    """The :class:`autowarm.train.DataConfig` of the options added by :func:`add_data_options`."""
+    from autowarm.train import DataConfig
 
-    data = DataConfig(
+    return DataConfig(
         source=args.data,
         tokenizer=args.tokenizer,
         vocab_size=args.vocab_size,
@@ -86,6 +90,14 @@ def config_from_args(args: argparse.Namespace):
         hf_docs=args.hf_docs,
         cache_dir=args.cache_dir,
     )
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`RunConfig` of parsed arguments (unknown ``--key value`` pairs: optimizer args)."""
+    from autowarm.cli._args import key_values
+    from autowarm.train import RunConfig
+
+    data = data_config_from_args(args)
     return RunConfig(
         model=args.model,
         optimizer=args.optimizer,

@@ -1,18 +1,29 @@
 """The step loop shared by autowarm's optimizers: LMO groups plus optional AdamW fallback groups.
 
-A subclass names the norm of its update (``NORM``), says how to start a parameter's state
-(``_init_state``) and how to update one tensor (``_update``, a call to its pure functional rule).
+A subclass declares its update as data: the norm of its update (``NORM``), its pure per-tensor
+rule (``UPDATE``, called as ``UPDATE(param, grad, *buffers, lr=lr, **hyperparameters)`` with every
+keyword-only argument of the rule read from the param group under the same name), the state
+tensors the rule updates in place (``BUFFERS``, zeros at a parameter's first gradient) and whether
+the state counts steps (``COUNT_STEPS``). Its ``__init__`` only states the signature (the
+documented defaults) and hands the values to this class. Hyperparameters shared by several
+optimizers are validated here by name (:data:`CHECKS`); a subclass adds only what is its own
+(``_check_group``).
+
 This class honours the ``torch.optim`` contract: ``defaults``, ``@torch.no_grad() step(closure)``,
 lazy state created at a parameter's first gradient, ``None`` grads skipped, sparse and complex
-gradients rejected, hyperparameters validated when a group is added. Groups whose ``"norm"`` is
-``None`` are updated by AdamW (:mod:`autowarm.optim.adamw`) inside the same optimizer, so one LR
-scheduler drives everything.
+gradients rejected, hyperparameters validated when a group is added (a rejected group leaves the
+optimizer as it was). Groups whose ``"norm"`` is ``None`` are updated by AdamW
+(:mod:`autowarm.optim.adamw`, with the group's ``betas`` and ``eps``) inside the same optimizer, so
+one LR scheduler drives everything.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -51,7 +62,7 @@ def check_fraction(name: str, value: object) -> None:
 def check_bool(name: str, value: object) -> None:
     """Raise ``ValueError`` unless ``value`` is ``True`` or ``False``."""
     if not isinstance(value, bool):
-        raise ValueError(f"{name} must be a bool; got {value!r}")
+        raise ValueError(f"{name} must be True or False; got {value!r}")
 
 
 def check_betas(name: str, betas: object) -> None:
@@ -62,6 +73,35 @@ def check_betas(name: str, betas: object) -> None:
         check_number(f"{name}[{i}]", b, 0.0, 1.0)
         if b == 1.0:
             raise ValueError(f"{name}[{i}] must be < 1; got {b!r}")
+
+
+def check_sum_momentum(group: dict) -> None:
+    """Raise ``ValueError`` for Nesterov without momentum (the sum-form rules of Signum, NormSGD)."""
+    if group["nesterov"] and group["momentum"] == 0:
+        raise ValueError("nesterov=True needs momentum > 0")
+
+
+# Validators of the hyperparameters several optimizers share, by name: one rule per name, applied
+# to every group (LMO and AdamW fallback alike) that carries the key.
+CHECKS: dict[str, Callable[[str, object], None]] = {
+    "weight_decay": check_number,
+    "betas": check_betas,
+    "eps": check_number,
+    "momentum": check_fraction,
+    "nesterov": check_bool,
+    "update_decay": check_fraction,
+    "inverse_bias_correction": check_bool,
+    "per_neuron": check_bool,
+    "zero_mean": check_bool,
+    "faithful_init": check_bool,
+}
+
+
+@functools.cache
+def _keywords(update: Callable[..., None]) -> tuple[str, ...]:
+    """The keyword-only arguments of an update rule other than ``lr``: read from the group."""
+    params = inspect.signature(update).parameters.values()
+    return tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name != "lr")
 
 
 def sum_momentum(
@@ -86,10 +126,13 @@ def sum_momentum(
 class LMOOptimizer(Optimizer):
     """Base class: a norm-constrained update for LMO groups, AdamW for ``norm=None`` groups."""
 
-    NORM: str = ""  # the norm of the LMO update: "spectral", "sign" or "frobenius"
+    NORM: ClassVar[str] = ""  # the norm of the LMO update: "spectral", "sign" or "frobenius"
+    UPDATE: ClassVar[Callable[..., None]]  # the pure per-tensor rule (a staticmethod)
+    BUFFERS: ClassVar[tuple[str, ...]] = ()  # state tensors passed to UPDATE after the gradient
+    COUNT_STEPS: ClassVar[bool] = False  # keep state["step"], the updates the tensor has taken
 
-    def __init__(self, params, defaults: dict) -> None:
-        defaults = {"norm": self.NORM, "betas": (0.9, 0.999), "eps": 1e-8, **defaults}
+    def __init__(self, params, **hyperparameters: object) -> None:
+        defaults = {"norm": self.NORM, "betas": (0.9, 0.999), "eps": 1e-8, **hyperparameters}
         super().__init__(params, defaults)
 
     # -- validation -------------------------------------------------------------------------
@@ -109,22 +152,41 @@ class LMOOptimizer(Optimizer):
                 f"None (AdamW fallback); got {norm!r}"
             )
         check_number("lr", group["lr"])
-        check_number("weight_decay", group["weight_decay"])
-        if norm is None:
-            check_betas("betas", group["betas"])
-            check_number("eps", group["eps"])
-        else:
+        for key, check in CHECKS.items():
+            if key in group:
+                check(key, group[key])
+        if isinstance(group["betas"], list):  # tuples, as the defaults and torch's own classes
+            group["betas"] = tuple(group["betas"])
+        if norm is not None:
             self._check_group(group)
 
     def _check_group(self, group: dict) -> None:
-        """Validate an LMO group's hyperparameters and parameter shapes (subclasses extend)."""
+        """Validate what only this optimizer's LMO groups have (subclasses extend)."""
 
     # -- the update -------------------------------------------------------------------------
+    def _buffers(self, group: dict) -> tuple[str, ...]:
+        """The state tensors a group's update uses: all of ``BUFFERS`` unless a subclass says."""
+        return self.BUFFERS
+
+    def _hyperparameters(self, group: dict) -> dict:
+        """The keyword arguments of ``UPDATE`` (other than ``lr``), read from the group."""
+        return {key: group[key] for key in _keywords(self.UPDATE)}
+
     def _init_state(self, param: Tensor, group: dict) -> dict:
-        raise NotImplementedError
+        state: dict = {"step": 0} if self.COUNT_STEPS else {}
+        for name in self._buffers(group):
+            state[name] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        return state
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        raise NotImplementedError
+        if self.COUNT_STEPS:
+            state["step"] += 1
+        used = self._buffers(group)
+        for name in used:
+            if name not in state:  # switched on after the first step (momentum 0 -> mu)
+                state[name] = torch.zeros_like(param)
+        buffers = [state[name] if name in used else None for name in self.BUFFERS]
+        self.UPDATE(param, grad, *buffers, lr=lr, **self._hyperparameters(group))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]

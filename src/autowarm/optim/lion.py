@@ -12,10 +12,9 @@ Per parameter, with ``m_0 = 0``:
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_betas
+from autowarm.optim._base import LMOOptimizer
 
 
 def lion_update(
@@ -29,6 +28,7 @@ def lion_update(
 ) -> None:
     """One Lion step on ``param`` in place; ``exp_avg`` (zeros at first) updated in place.
 
+    >>> import torch
     >>> p, m = torch.zeros(3), torch.zeros(3)
     >>> lion_update(p, torch.tensor([2.0, -0.5, 0.0]), m, lr=0.1, betas=(0.9, 0.99),
     ...             weight_decay=0.0)
@@ -52,6 +52,7 @@ class Lion(LMOOptimizer):
         betas: ``(b1, b2)`` (default (0.9, 0.99), the Lion paper).
         weight_decay: decoupled ``p <- p (1 - lr wd)`` (default 0.1, the seed paper's scripts).
 
+    >>> import torch
     >>> w = torch.nn.Parameter(torch.ones(2, 2))
     >>> opt = Lion([w], lr=0.1, weight_decay=0.0)
     >>> w.sum().backward(); opt.step(); w
@@ -61,6 +62,8 @@ class Lion(LMOOptimizer):
     """
 
     NORM = "sign"
+    UPDATE = staticmethod(lion_update)
+    BUFFERS = ("exp_avg",)
 
     def __init__(
         self,
@@ -69,20 +72,4 @@ class Lion(LMOOptimizer):
         betas: tuple[float, float] = (0.9, 0.99),
         weight_decay: float = 0.1,
     ) -> None:
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay})
-
-    def _check_group(self, group: dict) -> None:
-        check_betas("betas", group["betas"])
-
-    def _init_state(self, param: Tensor, group: dict) -> dict:
-        return {"exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format)}
-
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        lion_update(
-            param,
-            grad,
-            state["exp_avg"],
-            lr=lr,
-            betas=tuple(group["betas"]),
-            weight_decay=group["weight_decay"],
-        )
+        super().__init__(params, lr=lr, betas=betas, weight_decay=weight_decay)

@@ -36,10 +36,9 @@ average otherwise; ``||w||`` never changes (the projection replaces weight decay
 tensors (1-D gains, or groups with ``weight_decay = 0``) take the plain Lion step
 ``w <- w (1 - lr wd) - lr (1 - beta^t) u`` (the factor only with inverse bias correction).
 
-"Inverse bias correction" is our reading [R] of the paper's term (see the reference digest,
-section A): an un-corrected momentum average of consistent gradients grows like
-``(1 - beta^t) g``, and Lion's sign discards that growth; the factor puts it back, so the first
-``~1 / (1 - beta)`` updates ramp in by themselves. ``zero_mean=False`` by default: removing the
+"Inverse bias correction" is our reading of the paper's term: an un-corrected momentum average
+of consistent gradients grows like ``(1 - beta^t) g``, and Lion's sign discards that growth; the
+factor puts it back, so the first ``~1 / (1 - beta)`` updates ramp in by themselves. ``zero_mean=False`` by default: removing the
 update's mean suits weight-standardised layers (REQ), which autowarm's LLaMA does not use.
 """
 
@@ -50,7 +49,7 @@ import math
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_fraction, check_number, scalar
+from autowarm.optim._base import LMOOptimizer, scalar
 
 
 def lion_betas(momentum: float, nesterov: bool) -> tuple[float, float]:
@@ -185,6 +184,7 @@ class LionAR(LMOOptimizer):
     """
 
     NORM = "frobenius"
+    UPDATE = staticmethod(lionar_update)
 
     def __init__(
         self,
@@ -199,26 +199,21 @@ class LionAR(LMOOptimizer):
         update_decay: float = 0.9,
         eps: float = 1e-8,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "nesterov": nesterov,
-            "inverse_bias_correction": inverse_bias_correction,
-            "weight_decay": weight_decay,
-            "per_neuron": per_neuron,
-            "zero_mean": zero_mean,
-            "update_decay": update_decay,
-            "rotational": None,
-        }
-        super().__init__(params, {**defaults, "eps": eps})
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            nesterov=nesterov,
+            inverse_bias_correction=inverse_bias_correction,
+            weight_decay=weight_decay,
+            per_neuron=per_neuron,
+            zero_mean=zero_mean,
+            update_decay=update_decay,
+            eps=eps,
+            rotational=None,
+        )
 
     def _check_group(self, group: dict) -> None:
-        check_fraction("momentum", group["momentum"])
-        check_fraction("update_decay", group["update_decay"])
-        check_number("eps", group["eps"])
-        for key in ("nesterov", "inverse_bias_correction", "per_neuron", "zero_mean"):
-            if not isinstance(group[key], bool):
-                raise ValueError(f"{key} must be True or False; got {group[key]!r}")
         if group["rotational"] not in (None, True, False):
             raise ValueError(f"rotational must be None, True or False; got {group['rotational']!r}")
         if group["rotational"]:
@@ -237,21 +232,9 @@ class LionAR(LMOOptimizer):
         )
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        lionar_update(
-            param,
-            grad,
-            state,
-            lr=lr,
-            momentum=group["momentum"],
-            nesterov=group["nesterov"],
-            weight_decay=scalar(group["weight_decay"]),
-            rotational="r0" in state,
-            inverse_bias_correction=group["inverse_bias_correction"],
-            per_neuron=group["per_neuron"],
-            zero_mean=group["zero_mean"],
-            update_decay=group["update_decay"],
-            eps=group["eps"],
-        )
+        # The rule takes the whole state, and whether the tensor rotates was fixed at its init.
+        hyperparameters = {**self._hyperparameters(group), "rotational": "r0" in state}
+        lionar_update(param, grad, state, lr=lr, **hyperparameters)
 
 
 __all__ = ["LionAR", "equilibrium_angle", "lion_betas", "lionar_init", "lionar_update"]

@@ -23,6 +23,20 @@ This is ``torch.optim.Muon``'s maths (torch >= 2.9) re-derived here so it also r
 the tests check parity with torch's class where it exists. Unlike torch's class, one ``Muon``
 object also updates ``norm=None`` groups with AdamW (the seed paper's D-Muon: embeddings, output
 head and 1-D parameters, same lr, betas (0.8, 0.999)), so one scheduler drives every parameter.
+Because one LR serves both parts, the class defaults are D-Muon's: ``scale="moonlight"`` (the
+spectral step's RMS matched to AdamW's) and AdamW betas (0.8, 0.999); torch's default scale is
+``"keller"``.
+
+**Deviation: kappa counts only the hidden matrices.** :class:`autowarm.AdaptiveWarmup` computes
+``kappa = sum of min(m, n)`` over the matrices of the groups tagged ``"spectral"``, which are the
+hidden matrices only: the embedding and head (``"embed_head"``, ``norm=None``) are moved by the
+AdamW fallback, not by a spectral-norm step, so they are not part of the spectral product norm
+the D* rule is derived for. The seed paper's code counts every 2-D parameter instead. On the
+``cpu`` preset model (tied 256 x 128 embedding) this gives kappa 2560 instead of 2688 (-4.8%); with
+the CPU benchmark's Muon setting (``L0 = ln 256``, f* 1.25, div 100) the fitted D* is 0.4116
+instead of 0.4077 nats (+1.0%): the warm-up hands over 0.004 nats earlier in the loss. On the
+paper's 124M model the kappas are 46080 vs 46848 and D* 2.5102 vs 2.5121 (L0 11, f* 3.2). To
+reproduce the paper's count, pass ``kappa=`` to ``AdaptiveWarmup``.
 """
 
 from __future__ import annotations
@@ -32,7 +46,7 @@ import math
 import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction
+from autowarm.optim._base import LMOOptimizer
 from autowarm.optim.newton_schulz import (
     NS_COEFFICIENTS,
     NS_DTYPES,
@@ -85,10 +99,12 @@ def muon_update(
     ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
     ns_steps: int = NS_STEPS,
     ns_eps: float = NS_EPS,
-    ns_dtype: torch.dtype = torch.bfloat16,
+    ns_dtype: torch.dtype | str = torch.bfloat16,
     scale: str = "keller",
 ) -> None:
     """One Muon step on ``param`` in place; ``momentum_buffer`` (zeros at first) updated in place.
+
+    ``ns_dtype`` is a torch dtype or its name (``"bfloat16"``, ``"float32"``, ``"float64"``).
 
     >>> w = torch.zeros(4, 2); buf = torch.zeros(4, 2)
     >>> muon_update(w, torch.ones(4, 2), buf, lr=0.1, weight_decay=0.0, momentum=0.9,
@@ -99,8 +115,9 @@ def muon_update(
     shape = matrix_shape(param)
     momentum_buffer.lerp_(grad, 1 - momentum)
     u = grad.lerp(momentum_buffer, momentum) if nesterov else momentum_buffer
+    dtype = NS_DTYPES[ns_dtype] if isinstance(ns_dtype, str) else ns_dtype
     o = orthogonalize(
-        u.reshape(shape), coefficients=ns_coefficients, steps=ns_steps, eps=ns_eps, dtype=ns_dtype
+        u.reshape(shape), coefficients=ns_coefficients, steps=ns_steps, eps=ns_eps, dtype=dtype
     )
     param.mul_(1 - lr * weight_decay)
     param.add_(o.view(param.shape), alpha=-lr * scale_factor(scale, shape))
@@ -115,15 +132,18 @@ class Muon(LMOOptimizer):
             ``"norm": None`` are updated by AdamW with ``betas``/``eps``.
             :func:`autowarm.optim.build` ``("muon", model, lr=...)`` makes these groups for you.
         lr: base LR (>= 0) of both parts; the spectral step is ``lr * scale_factor``.
-        weight_decay: decoupled decay ``p <- p (1 - lr wd)`` (default 0.1, torch).
-        momentum: ``mu`` in [0, 1) (default 0.95, torch/Keller).
+        weight_decay: decoupled decay ``p <- p (1 - lr wd)`` (default 0.1, torch and the seed
+            paper's scripts).
+        momentum: ``mu`` in [0, 1) (default 0.95, torch/Keller; the seed paper's D-Muon uses 0.9
+            at batch 256).
         nesterov: Nesterov momentum (default True).
         ns_coefficients, ns_steps, ns_eps, ns_dtype: Newton-Schulz settings (defaults: Keller's
             quintic, 5 steps, 1e-7, ``"bfloat16"``; ``"float32"``/``"float64"`` for accuracy).
-        scale: ``"keller"`` (default, torch's default), ``"moonlight"`` or ``"none"``; torch's
-            names ``"original"`` and ``"match_rms_adamw"`` are accepted.
-        betas, eps: the AdamW fallback's (default (0.9, 0.999), 1e-8; ``build`` passes the
-            seed paper's (0.8, 0.999)).
+        scale: ``"moonlight"`` (default, D-Muon's, so one LR serves the AdamW part too),
+            ``"keller"`` (torch's default) or ``"none"``; torch's names ``"original"`` and
+            ``"match_rms_adamw"`` are accepted.
+        betas, eps: the AdamW fallback's (default (0.8, 0.999), the seed paper's D-Muon scripts,
+            and 1e-8).
 
     >>> torch.manual_seed(0) and None
     >>> w, b = torch.nn.Parameter(torch.randn(8, 4)), torch.nn.Parameter(torch.zeros(8))
@@ -134,6 +154,8 @@ class Muon(LMOOptimizer):
     """
 
     NORM = "spectral"
+    UPDATE = staticmethod(muon_update)
+    BUFFERS = ("momentum_buffer",)
 
     def __init__(
         self,
@@ -146,28 +168,26 @@ class Muon(LMOOptimizer):
         ns_steps: int = NS_STEPS,
         ns_eps: float = NS_EPS,
         ns_dtype: str = "bfloat16",
-        scale: str = "keller",
-        betas: tuple[float, float] = (0.9, 0.999),
+        scale: str = "moonlight",
+        betas: tuple[float, float] = (0.8, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "weight_decay": weight_decay,
-            "momentum": momentum,
-            "nesterov": nesterov,
-            "ns_coefficients": tuple(ns_coefficients),
-            "ns_steps": ns_steps,
-            "ns_eps": ns_eps,
-            "ns_dtype": ns_dtype,
-            "scale": _SCALE_ALIASES.get(scale, scale),
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
-            "eps": eps,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr=lr,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            nesterov=nesterov,
+            ns_coefficients=tuple(ns_coefficients),
+            ns_steps=ns_steps,
+            ns_eps=ns_eps,
+            ns_dtype=ns_dtype,
+            scale=scale,
+            betas=betas,
+            eps=eps,
+        )
 
     def _check_group(self, group: dict) -> None:
-        check_fraction("momentum", group["momentum"])
-        check_bool("nesterov", group["nesterov"])
         if isinstance(group["ns_dtype"], torch.dtype):  # store the name: plain state_dict values
             group["ns_dtype"] = str(group["ns_dtype"]).removeprefix("torch.")
         check_ns(group["ns_coefficients"], group["ns_steps"], group["ns_eps"], group["ns_dtype"])
@@ -176,25 +196,6 @@ class Muon(LMOOptimizer):
             raise ValueError(f"scale must be one of {', '.join(SCALES)}; got {group['scale']!r}")
         for p in group["params"]:
             matrix_shape(p)  # rejects 0-D/1-D parameters up front
-
-    def _init_state(self, param: Tensor, group: dict) -> dict:
-        return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
-
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        muon_update(
-            param,
-            grad,
-            state["momentum_buffer"],
-            lr=lr,
-            weight_decay=group["weight_decay"],
-            momentum=group["momentum"],
-            nesterov=group["nesterov"],
-            ns_coefficients=group["ns_coefficients"],
-            ns_steps=group["ns_steps"],
-            ns_eps=group["ns_eps"],
-            ns_dtype=NS_DTYPES[group["ns_dtype"]],
-            scale=group["scale"],
-        )
 
 
 __all__ = ["SCALES", "Muon", "matrix_shape", "muon_update", "scale_factor"]

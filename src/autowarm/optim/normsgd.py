@@ -11,7 +11,7 @@ Frobenius norm exactly ``lr`` (arXiv 2602.05813, App. C). The momentum is the un
 of the llm-baselines code the seed paper uses (with ``B_0 = 0`` the normalisation makes it
 equivalent to the EMA form).
 
-**The published code's bug** (seed paper digest, section 6 item 9): its buffer starts as a copy of
+**The published code's bug** (the seed paper's normSGD optimizer): its buffer starts as a copy of
 the (already decayed) parameters instead of zeros, so for roughly the first ``1 / (1 - mu)``
 steps the update is close to ``-lr p / ||p||``, an extra shrinkage of every weight.
 ``faithful_init=True`` reproduces it, for exact replication only. The published code also divides
@@ -20,17 +20,9 @@ by ``||U|| + 1e-8``; here ``eps`` is a floor instead, so the step norm is exactl
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from autowarm.optim._base import (
-    LMOOptimizer,
-    check_bool,
-    check_fraction,
-    check_number,
-    scalar,
-    sum_momentum,
-)
+from autowarm.optim._base import LMOOptimizer, check_sum_momentum, scalar, sum_momentum
 
 
 def normsgd_update(
@@ -46,6 +38,7 @@ def normsgd_update(
 ) -> None:
     """One normalized-SGD step in place (``momentum_buffer=None`` with ``momentum=0``).
 
+    >>> import torch
     >>> p = torch.zeros(2)
     >>> normsgd_update(p, torch.tensor([3.0, 4.0]), torch.zeros(2), lr=0.5, momentum=0.9,
     ...                nesterov=True, weight_decay=0.0)
@@ -68,10 +61,12 @@ class NormSGD(LMOOptimizer):
         momentum: ``mu`` in [0, 1) (default 0.95, the seed paper's scripts).
         nesterov: Nesterov momentum (default True, the seed paper's scripts).
         weight_decay: decoupled ``p <- p (1 - lr wd)`` (default 0.1).
-        eps: floor of ``||U||_F`` (default 1e-8); a zero gradient gives a zero step.
+        eps: floor of ``||U||_F`` (default 1e-8, > 0); a zero gradient gives a zero step. Also the
+            ``eps`` of ``"norm": None`` (AdamW fallback) groups.
         faithful_init: start the buffer at a copy of the decayed parameters, as the published
             code does (a bug; default False: zeros).
 
+    >>> import torch
     >>> w = torch.nn.Parameter(torch.zeros(3, 4))
     >>> opt = NormSGD([w], lr=0.2, weight_decay=0.0)
     >>> (w * torch.randn(3, 4)).sum().backward(); opt.step()
@@ -80,6 +75,9 @@ class NormSGD(LMOOptimizer):
     """
 
     NORM = "frobenius"
+    UPDATE = staticmethod(normsgd_update)
+    BUFFERS = ("momentum_buffer",)
+    COUNT_STEPS = True
 
     def __init__(
         self,
@@ -91,43 +89,24 @@ class NormSGD(LMOOptimizer):
         eps: float = 1e-8,
         faithful_init: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "nesterov": nesterov,
-            "weight_decay": weight_decay,
-            "norm_eps": eps,
-            "faithful_init": faithful_init,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+            eps=eps,
+            faithful_init=faithful_init,
+        )
 
     def _check_group(self, group: dict) -> None:
-        check_fraction("momentum", group["momentum"])
-        check_bool("nesterov", group["nesterov"])
-        check_bool("faithful_init", group["faithful_init"])
-        if group["nesterov"] and group["momentum"] == 0:
-            raise ValueError("nesterov=True needs momentum > 0")
-        check_number("eps", group["norm_eps"])
-        if group["norm_eps"] == 0:
+        check_sum_momentum(group)
+        if group["eps"] == 0:
             raise ValueError("eps must be > 0; got 0")
 
     def _init_state(self, param: Tensor, group: dict) -> dict:
-        if group["faithful_init"]:
+        state = super()._init_state(param, group)
+        if group["faithful_init"]:  # the published code clones the parameters after the decay
             decay = 1 - scalar(group["lr"]) * group["weight_decay"]
-            buf = param.detach().clone().mul_(decay)  # the published code clones after decay
-        else:
-            buf = torch.zeros_like(param, memory_format=torch.preserve_format)
-        return {"step": 0, "momentum_buffer": buf}
-
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        state["step"] += 1
-        normsgd_update(
-            param,
-            grad,
-            state["momentum_buffer"],
-            lr=lr,
-            momentum=group["momentum"],
-            nesterov=group["nesterov"],
-            weight_decay=group["weight_decay"],
-            eps=group["norm_eps"],
-        )
+            state["momentum_buffer"] = param.detach().clone().mul_(decay)
+        return state

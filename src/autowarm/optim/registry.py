@@ -1,19 +1,36 @@
-"""Optimizers by name: ``build(name, model, lr=..., **hparams)`` and the registry behind it.
+"""Optimizers by name: ``build(name, model, lr=..., **hparams)`` and the table behind it.
 
-Every factory takes the parameter groups of :func:`autowarm.optim.grouping.group_parameters` and
-keyword-only hyperparameters with documented defaults; :func:`build` rejects unknown names and
-unknown hyperparameters (STYLE rule 8: a registry, no if/elif chains). Every param group it creates
-carries ``"group"`` (``"matrix"``, ``"embed_head"`` or ``"scalar"``) and ``"norm"`` (the norm of
-the group's update, read by :class:`autowarm.AdaptiveWarmup` to compute kappa): ``"spectral"``,
-``"sign"`` or ``"frobenius"`` for LMO-updated groups, ``None`` for groups updated by Muon's AdamW
-fallback. 1-D parameters (``"scalar"``) never get weight decay.
+The registry is data: :data:`OPTIMIZERS` maps a name to an :class:`OptimizerSpec` (the class,
+the ``"norm"`` tag of each parameter group, and the few settings that make the entry what it
+is). Hyperparameters and their defaults are read from the class's own signature, so
+``build("muon", model, lr=lr)`` and ``Muon(groups, lr=lr)`` over the same groups are the same
+optimizer. An entry may change a class default (``overrides``) only for a class autowarm does not
+own (torch's, or a baseline package's), to the setting its authors recommend for LLM training;
+the source of each is written beside it.
+
+:func:`build` splits the parameters with :func:`autowarm.optim.group_parameters` into
+``"matrix"``, ``"embed_head"`` and ``"scalar"`` groups. Every group carries ``"group"`` (its kind)
+and ``"norm"`` (the norm of its update, read by :class:`autowarm.AdaptiveWarmup` to compute kappa):
+``"spectral"``, ``"sign"`` or ``"frobenius"`` for LMO-updated groups, ``None`` for groups updated by
+Muon's AdamW fallback and for the learning-rate-free baselines, which are not LMO methods. Every
+entry decays matrices and embeddings/head with its ``weight_decay`` and never decays 1-D
+parameters. Unknown names and unknown hyperparameters are rejected before anything is built.
+
+The baselines, the methods a user might pick instead of a tuned warm-up, come from their packages,
+installed with ``pip install 'autowarm[baselines]'``: Schedule-Free AdamW (Defazio et al. 2024,
+arXiv 2405.15682), Prodigy (Mishchenko & Defazio 2023, arXiv 2306.06101), D-Adaptation Adam
+(Defazio & Mishchenko 2023, arXiv 2301.07733), and ``torch.optim.RAdam`` (Liu et al. 2020,
+arXiv 1908.03265), whose variance rectifier replaces Adam's warm-up.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import torch
 from torch import nn
@@ -26,231 +43,73 @@ from autowarm.optim.muon import Muon
 from autowarm.optim.normsgd import NormSGD
 from autowarm.optim.sign import Signum
 
-Groups = Mapping[str, list[tuple[str, nn.Parameter]]]
-
-# Common defaults. Weight decay 0.1 (decoupled, p <- p (1 - lr wd)) is the seed paper's setting for
-# every optimizer (arXiv 2602.05813 scripts) and torch.optim.Muon's default.
-WEIGHT_DECAY = 0.1
+_NO_DECAY = ("scalar",)  # group kinds that never take weight decay (norm gains, biases)
 
 
-def param_groups(groups: Groups, settings: Mapping[str, Mapping[str, object]]) -> list[dict]:
-    """Torch param-group dicts, one per non-empty kind, with ``"group"`` and per-kind settings."""
-    out = []
-    for kind in GROUPS:
-        params = [p for _, p in groups[kind]]
-        if params:
-            out.append({"params": params, "group": kind, **settings[kind]})
-    return out
+def _frozen(mapping: Mapping | None = None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
 
 
-def _decay(weight_decay: float) -> dict[str, dict[str, object]]:
-    """Weight decay on matrices and embeddings/head, none on 1-D parameters."""
-    return {
-        "matrix": {"weight_decay": weight_decay},
-        "embed_head": {"weight_decay": weight_decay},
-        "scalar": {"weight_decay": 0.0},
-    }
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One registry entry: what :func:`build` constructs for a name, and how it groups parameters.
 
-
-def _tag(settings: dict[str, dict[str, object]], norms: Mapping[str, str | None]) -> dict:
-    for kind, norm in norms.items():
-        settings[kind]["norm"] = norm
-    return settings
-
-
-def adamw(
-    groups: Groups,
-    *,
-    lr: float,
-    weight_decay: float = WEIGHT_DECAY,
-    betas: tuple[float, float] = (0.9, 0.95),
-    eps: float = 1e-8,
-) -> Optimizer:
-    """``torch.optim.AdamW`` with autowarm's grouping (no decay on 1-D parameters).
-
-    Defaults: betas (0.9, 0.95) and eps 1e-8 as in the llm-baselines code the seed paper builds
-    on (``--beta1 0.9 --beta2 0.95``) and nanoGPT; weight decay 0.1 (the paper's scripts).
-
-    Every group is tagged ``"norm": "sign"``: AdamW is the whole optimizer here, not a fallback,
-    and its update ``m / sqrt(v)`` is sign-like (Balles & Hennig 2018, arXiv 1705.07774), which is
-    also how :class:`autowarm.AdaptiveWarmup` treats an untagged ``torch.optim.AdamW``. (A
-    ``None`` tag would mean "AdamW fallback, not part of kappa" and leave no matrices for kappa.)
+    Args:
+        cls: the optimizer class, or ``"module:Class"`` for a class in an optional package
+            (imported when the entry is used).
+        norms: the ``"norm"`` tag of the param group of each kind of :data:`GROUPS`.
+        overrides: class defaults this entry changes (only for classes autowarm does not own).
+        fixed: constructor arguments that define the entry and are not hyperparameters
+            (``signsgd`` is :class:`~autowarm.optim.Signum` with ``momentum=0``).
+        run_fracs: hyperparameters its authors set from the run's length, as a fraction of the
+            optimizer updates of the run (see :func:`run_hyperparameters`).
+        lr_free: learning-rate-free: no LR axis, ``lr`` stays at the class default 1.0 (a
+            schedule may still multiply it).
+        train_eval: the optimizer must be switched with ``optimizer.train()`` before training
+            steps and ``optimizer.eval()`` before evaluating or checkpointing (Schedule-Free
+            evaluates the averaged weights). :func:`build` returns it in train mode.
+        extra: the ``autowarm`` extra that installs the class's package (``None``: core).
     """
-    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "sign"))
-    return torch.optim.AdamW(param_groups(groups, settings), lr=lr, betas=betas, eps=eps)
 
+    cls: type[Optimizer] | str
+    norms: Mapping[str, str | None]
+    overrides: Mapping[str, object] = field(default_factory=_frozen)
+    fixed: Mapping[str, object] = field(default_factory=_frozen)
+    run_fracs: Mapping[str, float] = field(default_factory=_frozen)
+    lr_free: bool = False
+    train_eval: bool = False
+    extra: str | None = None
 
-def muon(
-    groups: Groups,
-    *,
-    lr: float,
-    weight_decay: float = WEIGHT_DECAY,
-    momentum: float = 0.95,
-    nesterov: bool = True,
-    ns_steps: int = 5,
-    ns_coefficients: tuple[float, float, float] = (3.4445, -4.7750, 2.0315),
-    ns_eps: float = 1e-7,
-    ns_dtype: str = "bfloat16",
-    scale: str = "moonlight",
-    adamw_betas: tuple[float, float] = (0.8, 0.999),
-    adamw_eps: float = 1e-8,
-) -> Optimizer:
-    """Muon on the hidden matrices, AdamW (same LR) on embeddings, head and 1-D parameters.
+    def optimizer_class(self) -> type[Optimizer]:
+        """The class, imported on demand; ``ImportError`` naming the extra when it is missing."""
+        if not isinstance(self.cls, str):
+            return self.cls
+        module, _, attr = self.cls.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ImportError as err:
+            raise ImportError(
+                f"{self.cls.replace(':', '.')} needs the {module} package: "
+                f"pip install 'autowarm[{self.extra}]'"
+            ) from err
 
-    Defaults and sources: momentum 0.95 Nesterov, 5 quintic Newton-Schulz steps with Keller
-    Jordan's coefficients in bfloat16 and eps 1e-7 (torch.optim.Muon, KellerJordan/Muon; the seed
-    paper's D-Muon uses momentum 0.9 at batch 256 and 0.95 at batch 32); ``scale="moonlight"``
-    (update RMS matched to AdamW, ``0.2 sqrt(max(m, n))``, Liu et al. 2025, arXiv 2502.16982, as
-    in the paper's D-Muon, so one LR serves both parts); AdamW betas (0.8, 0.999), eps 1e-8 (the
-    paper's D-Muon scripts). See :class:`autowarm.optim.Muon`.
-    """
-    settings = _decay(weight_decay)
-    settings = _tag(settings, {"matrix": "spectral", "embed_head": None, "scalar": None})
-    return Muon(
-        param_groups(groups, settings),
-        lr=lr,
-        momentum=momentum,
-        nesterov=nesterov,
-        ns_steps=ns_steps,
-        ns_coefficients=ns_coefficients,
-        ns_eps=ns_eps,
-        ns_dtype=ns_dtype,
-        scale=scale,
-        betas=adamw_betas,
-        eps=adamw_eps,
-    )
+    def defaults(self) -> dict[str, object]:
+        """Every hyperparameter of the entry and its default: the class signature, overridden.
 
-
-def lion(
-    groups: Groups,
-    *,
-    lr: float,
-    weight_decay: float = WEIGHT_DECAY,
-    betas: tuple[float, float] = (0.9, 0.99),
-) -> Optimizer:
-    """Lion on every parameter (as in the seed paper's runs).
-
-    Defaults: betas (0.9, 0.99) (Chen et al. 2023, arXiv 2302.06675, and the paper's scripts);
-    weight decay 0.1 (paper scripts; the Lion paper suggests 3-10x AdamW's decay with a 3-10x
-    smaller LR). See :class:`autowarm.optim.Lion`.
-    """
-    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "sign"))
-    return Lion(param_groups(groups, settings), lr=lr, betas=betas)
-
-
-def signum(
-    groups: Groups,
-    *,
-    lr: float,
-    weight_decay: float = WEIGHT_DECAY,
-    momentum: float = 0.9,
-    nesterov: bool = False,
-) -> Optimizer:
-    """Signum (sign of momentum) on every parameter.
-
-    Defaults: momentum 0.9 (Bernstein et al. 2018, arXiv 1802.04434), no Nesterov (the
-    llm-baselines ``--nesterov`` default), weight decay 0.1. See :class:`autowarm.optim.Signum`.
-    """
-    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "sign"))
-    return Signum(param_groups(groups, settings), lr=lr, momentum=momentum, nesterov=nesterov)
-
-
-def signsgd(groups: Groups, *, lr: float, weight_decay: float = WEIGHT_DECAY) -> Optimizer:
-    """Sign-SGD, ``p <- p - lr sign(g)``: :class:`autowarm.optim.Signum` with momentum 0.
-
-    Default weight decay 0.1 (paper scripts); Bernstein et al. 2018, arXiv 1802.04434.
-    """
-    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "sign"))
-    return Signum(param_groups(groups, settings), lr=lr, momentum=0.0)
-
-
-def normsgd(
-    groups: Groups,
-    *,
-    lr: float,
-    weight_decay: float = WEIGHT_DECAY,
-    momentum: float = 0.95,
-    nesterov: bool = True,
-    eps: float = 1e-8,
-    faithful_init: bool = False,
-) -> Optimizer:
-    """Normalized SGD: per-tensor Frobenius-normalised Nesterov momentum on every parameter.
-
-    Defaults: momentum 0.95 Nesterov (the seed paper's normSGD scripts), weight decay 0.1;
-    ``faithful_init=True`` reproduces the published code's buffer initialised to a copy of the
-    parameters (a bug; see :class:`autowarm.optim.NormSGD`).
-    """
-    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "frobenius"))
-    return NormSGD(
-        param_groups(groups, settings),
-        lr=lr,
-        momentum=momentum,
-        nesterov=nesterov,
-        eps=eps,
-        faithful_init=faithful_init,
-    )
-
-
-def lionar(
-    groups: Groups,
-    *,
-    lr: float,
-    weight_decay: float = WEIGHT_DECAY,
-    momentum: float = 0.98,
-    nesterov: bool = True,
-    inverse_bias_correction: bool = True,
-    per_neuron: bool = True,
-    zero_mean: bool = False,
-    update_decay: float = 0.9,
-) -> Optimizer:
-    """LionAR, the warm-up-free rotational Lion (Kosson et al. 2024, arXiv 2410.23922).
-
-    Matrices and embeddings (decayed groups) rotate at the equilibrium angle of ``lr`` and
-    ``weight_decay`` with fixed row norms; 1-D parameters take the Lion step. Defaults: momentum
-    0.98 Nesterov with inverse bias correction (the paper), per-neuron control and update-norm
-    EMA 0.9 (REQ). See :class:`autowarm.optim.lionar.LionAR`.
-    """
-    settings = _tag(_decay(weight_decay), dict.fromkeys(GROUPS, "frobenius"))
-    return LionAR(
-        param_groups(groups, settings),
-        lr=lr,
-        momentum=momentum,
-        nesterov=nesterov,
-        inverse_bias_correction=inverse_bias_correction,
-        per_neuron=per_neuron,
-        zero_mean=zero_mean,
-        update_decay=update_decay,
-    )
-
-
-# name -> factory(groups, *, lr, **hparams). One dict (STYLE rule 8).
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
-    "adamw": adamw,
-    "lion": lion,
-    "lionar": lionar,
-    "muon": muon,
-    "normsgd": normsgd,
-    "signsgd": signsgd,
-    "signum": signum,
-}
-
-# Keyword arguments of build() that go to the grouping rather than the optimizer.
-_GROUPING_KEYS = ("embed_rows_threshold",)
-
-
-def hyperparameters(name: str) -> dict[str, object]:
-    """The hyperparameters of a named optimizer and their defaults (``lr`` has none).
-
-    >>> hyperparameters("lion")
-    {'lr': <required>, 'weight_decay': 0.1, 'betas': (0.9, 0.99), 'embed_rows_threshold': None}
-    """
-    factory = _factory(name)
-    out: dict[str, object] = {}
-    for key, par in inspect.signature(factory).parameters.items():
-        if par.kind is par.KEYWORD_ONLY:
-            out[key] = _REQUIRED if par.default is par.empty else par.default
-    out.update(dict.fromkeys(_GROUPING_KEYS))
-    return out
+        ``lr`` has no default unless the entry is learning-rate-free; ``fixed`` arguments are
+        not hyperparameters.
+        """
+        out: dict[str, object] = {}
+        for key, par in inspect.signature(self.optimizer_class()).parameters.items():
+            if key == "params" or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
+                continue
+            if key in self.fixed:
+                continue
+            out[key] = REQUIRED if par.default is par.empty else par.default
+        if not self.lr_free:
+            out["lr"] = REQUIRED
+        out.update(self.overrides)
+        return out
 
 
 class _Required:
@@ -258,10 +117,86 @@ class _Required:
         return "<required>"
 
 
-_REQUIRED = _Required()
+REQUIRED = _Required()  # the default of a hyperparameter that must be given (``lr``)
+
+_SIGN = _frozen(dict.fromkeys(GROUPS, "sign"))
+_FROBENIUS = _frozen(dict.fromkeys(GROUPS, "frobenius"))
+_NOT_LMO = _frozen(dict.fromkeys(GROUPS))
+
+# name -> entry: the one table (a registry, not an if/elif chain). Weight decay 0.1 (decoupled,
+# p <- p (1 - lr wd)) is the seed paper's setting for every optimizer (arXiv 2602.05813 scripts)
+# and the default of autowarm's classes.
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    # torch.optim.AdamW itself. betas (0.9, 0.95) as in llm-baselines (the seed paper's code base)
+    # and nanoGPT, weight decay 0.1 (the paper's scripts). Every group is tagged "sign": AdamW is
+    # the whole optimizer here, not a fallback, and its update m / sqrt(v) is sign-like (Balles &
+    # Hennig 2018, arXiv 1705.07774), as AdaptiveWarmup treats an untagged torch AdamW. (A None
+    # tag would mean "not part of kappa" and leave no matrices for kappa.)
+    "adamw": OptimizerSpec(
+        torch.optim.AdamW, _SIGN, overrides=_frozen({"betas": (0.9, 0.95), "weight_decay": 0.1})
+    ),
+    "lion": OptimizerSpec(Lion, _SIGN),
+    "lionar": OptimizerSpec(LionAR, _FROBENIUS),
+    # Muon on the hidden matrices, its AdamW fallback on embeddings, head and 1-D parameters.
+    "muon": OptimizerSpec(
+        Muon, _frozen({"matrix": "spectral", "embed_head": None, "scalar": None})
+    ),
+    "normsgd": OptimizerSpec(NormSGD, _FROBENIUS),
+    "signsgd": OptimizerSpec(Signum, _SIGN, fixed=_frozen({"momentum": 0.0, "nesterov": False})),
+    "signum": OptimizerSpec(Signum, _SIGN),
+    # Learning-rate-free and warm-up-free baselines, from their packages (never re-implemented).
+    # Schedule-Free AdamW: its authors recommend a warm-up through its own warmup_steps argument
+    # (package README); their AlgoPerf submission (schedulefree/algoperf) uses 2% of the run.
+    "schedulefree-adamw": OptimizerSpec(
+        "schedulefree:AdamWScheduleFree",
+        _NOT_LMO,
+        run_fracs=_frozen({"warmup_steps": 0.02}),
+        train_eval=True,
+        extra="baselines",
+    ),
+    # Prodigy: lr 1.0 (class default, "recommended for all networks"); safeguard_warmup,
+    # use_bias_correction and weight decay 0.01 (decoupled, the class default) are the settings
+    # its README recommends for large models; cosine annealing is its recommended schedule.
+    "prodigy": OptimizerSpec(
+        "prodigyopt:Prodigy",
+        _NOT_LMO,
+        overrides=_frozen(
+            {"safeguard_warmup": True, "use_bias_correction": True, "weight_decay": 0.01}
+        ),
+        lr_free=True,
+        extra="baselines",
+    ),
+    # D-Adaptation Adam: lr 1.0 (class default; its README: "set the LR parameter to 1.0" and
+    # keep the usual schedule) and decouple=True (AdamW-style decay; its README: make sure you use
+    # it when replacing AdamW).
+    "dadapt-adam": OptimizerSpec(
+        "dadaptation:DAdaptAdam",
+        _NOT_LMO,
+        overrides=_frozen({"decouple": True}),
+        lr_free=True,
+        extra="baselines",
+    ),
+    # RAdam: no warm-up needed (the rectifier), run at the AdamW arm's settings so that the
+    # rectifier is the only difference: betas (0.9, 0.95), decoupled weight decay 0.1.
+    "radam": OptimizerSpec(
+        torch.optim.RAdam,
+        _NOT_LMO,
+        overrides=_frozen(
+            {"betas": (0.9, 0.95), "weight_decay": 0.1, "decoupled_weight_decay": True}
+        ),
+    ),
+}
+
+# Keyword arguments of build() that go to the grouping rather than the optimizer.
+_GROUPING_KEYS = ("embed_rows_threshold",)
 
 
-def _factory(name: str) -> Callable[..., Optimizer]:
+def spec(name: str) -> OptimizerSpec:
+    """The registry entry of ``name``; ``ValueError`` listing the valid names otherwise.
+
+    >>> spec("prodigy").lr_free, spec("schedulefree-adamw").train_eval, spec("muon").lr_free
+    (True, True, False)
+    """
     try:
         return OPTIMIZERS[name]
     except (KeyError, TypeError):
@@ -270,52 +205,103 @@ def _factory(name: str) -> Callable[..., Optimizer]:
         ) from None
 
 
+def hyperparameters(name: str) -> dict[str, object]:
+    """The hyperparameters of a named optimizer and their defaults (``lr`` is ``<required>``).
+
+    They are the class's own (its signature), with the entry's overrides applied, plus the
+    grouping's ``embed_rows_threshold``.
+
+    >>> hyperparameters("lion")
+    {'lr': <required>, 'betas': (0.9, 0.99), 'weight_decay': 0.1, 'embed_rows_threshold': None}
+    """
+    return {**spec(name).defaults(), **dict.fromkeys(_GROUPING_KEYS)}
+
+
+def run_hyperparameters(name: str, total_steps: int) -> dict[str, int]:
+    """The hyperparameters an optimizer's authors set from the run's length, for a run.
+
+    A harness merges them under the user's own arguments; every other entry gives ``{}``.
+
+    >>> run_hyperparameters("schedulefree-adamw", 600), run_hyperparameters("adamw", 600)
+    ({'warmup_steps': 12}, {})
+    """
+    entry = spec(name)
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        raise ValueError(f"total_steps must be a positive int; got {total_steps!r}")
+    return {key: int(frac * total_steps) for key, frac in entry.run_fracs.items()}
+
+
 def build(
     name: str,
     model_or_named_params: nn.Module | NamedParams,
     *,
-    lr: float,
+    lr: float | None = None,
     embed_rows_threshold: int | None = None,
     **hparams: object,
 ) -> Optimizer:
     """Build a named optimizer over a model's parameters, grouped matrix / embed_head / scalar.
 
     Args:
-        name: one of ``adamw``, ``lion``, ``lionar``, ``muon``, ``normsgd``, ``signsgd``, ``signum``.
+        name: a name of :func:`available`.
         model_or_named_params: an ``nn.Module`` or ``(name, parameter)`` pairs; see
             :func:`autowarm.optim.group_parameters`.
-        lr: the base (peak) learning rate of every group; schedules multiply it.
+        lr: the base (peak) learning rate of every group; schedules multiply it. Required,
+            except for learning-rate-free entries (``spec(name).lr_free``), where it defaults
+            to 1.0 as their authors recommend.
         embed_rows_threshold: also treat matrices with at least this many rows as embeddings
             (the D-Muon rule, 10000 in the seed paper's code); ``None`` off.
         **hparams: the optimizer's hyperparameters (see :func:`hyperparameters`); unknown keys
-            raise ``ValueError``.
+            raise ``ValueError``. ``weight_decay`` applies to the matrix and embedding/head
+            groups, never to 1-D parameters.
 
     Returns:
-        One ``torch.optim.Optimizer`` whose groups carry ``"group"`` and ``"norm"`` keys.
+        One ``torch.optim.Optimizer`` whose groups carry ``"group"`` and ``"norm"`` keys (in
+        train mode when the entry needs ``train()``/``eval()`` switching).
 
     >>> model = nn.Sequential(nn.Embedding(16, 8), nn.Linear(8, 8), nn.LayerNorm(8))
     >>> opt = build("muon", model, lr=0.01)
     >>> [(g["group"], g["norm"], g["weight_decay"]) for g in opt.param_groups]
     [('matrix', 'spectral', 0.1), ('embed_head', None, 0.1), ('scalar', None, 0.0)]
     """
-    factory = _factory(name)
-    valid = {k for k in hyperparameters(name) if k not in ("lr", *_GROUPING_KEYS)}
+    entry = spec(name)
+    defaults = entry.defaults()  # imports an optional package, or names its extra
+    valid = set(defaults) - {"lr"}
     unknown = sorted(set(hparams) - valid)
     if unknown:
         raise ValueError(
             f"unknown hyperparameter(s) {', '.join(unknown)} for optimizer {name!r}; valid: "
             f"{', '.join(sorted([*valid, 'lr', *_GROUPING_KEYS]))}"
         )
+    if lr is None:
+        if defaults["lr"] is REQUIRED:
+            raise ValueError(f"lr is required for optimizer {name!r} (a non-negative number)")
+        lr = defaults["lr"]
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 <= lr < math.inf:
         raise ValueError(f"lr must be a non-negative number; got {lr!r}")
     groups = group_parameters(model_or_named_params, embed_rows_threshold=embed_rows_threshold)
-    return factory(groups, lr=float(lr), **hparams)
+    kwargs = {**entry.overrides, **hparams}
+    weight_decay = kwargs.get("weight_decay", defaults["weight_decay"])
+    param_groups = [
+        {
+            "params": [p for _, p in groups[kind]],
+            "group": kind,
+            "norm": entry.norms[kind],
+            "weight_decay": 0.0 if kind in _NO_DECAY else weight_decay,
+        }
+        for kind in GROUPS
+        if groups[kind]
+    ]
+    optimizer = entry.optimizer_class()(param_groups, lr=float(lr), **entry.fixed, **kwargs)
+    if entry.train_eval:
+        optimizer.train()  # ready to step; eval() before evaluating or checkpointing
+    return optimizer
 
 
 def available() -> list[str]:
     """The registered optimizer names, sorted.
 
-    >>> available()
-    ['adamw', 'lion', 'lionar', 'muon', 'normsgd', 'signsgd', 'signum']
+    >>> available()  # doctest: +NORMALIZE_WHITESPACE
+    ['adamw', 'dadapt-adam', 'lion', 'lionar', 'muon', 'normsgd', 'prodigy', 'radam',
+     'schedulefree-adamw', 'signsgd', 'signum']
     """
     return sorted(OPTIMIZERS)

@@ -13,10 +13,9 @@ so every entry moves by exactly ``lr`` (0 where ``U`` is 0).
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from autowarm.optim._base import LMOOptimizer, check_bool, check_fraction, sum_momentum
+from autowarm.optim._base import LMOOptimizer, check_sum_momentum, sum_momentum
 
 
 def signum_update(
@@ -31,6 +30,7 @@ def signum_update(
 ) -> None:
     """One Signum step in place (``momentum_buffer=None`` and ``momentum=0``: sign-SGD).
 
+    >>> import torch
     >>> p = torch.zeros(3)
     >>> signum_update(p, torch.tensor([3.0, -1e-9, 0.0]), None, lr=0.5, momentum=0.0,
     ...               nesterov=False, weight_decay=0.0)
@@ -54,6 +54,7 @@ class Signum(LMOOptimizer):
         nesterov: Nesterov momentum (default False, llm-baselines).
         weight_decay: decoupled ``p <- p (1 - lr wd)`` (default 0.1, the seed paper's scripts).
 
+    >>> import torch
     >>> w = torch.nn.Parameter(torch.zeros(2))
     >>> opt = Signum([w], lr=0.1, momentum=0.0, weight_decay=0.0)
     >>> (w * torch.tensor([5.0, -0.1])).sum().backward(); opt.step(); w.data
@@ -61,6 +62,9 @@ class Signum(LMOOptimizer):
     """
 
     NORM = "sign"
+    UPDATE = staticmethod(signum_update)
+    BUFFERS = ("momentum_buffer",)
+    COUNT_STEPS = True
 
     def __init__(
         self,
@@ -70,39 +74,12 @@ class Signum(LMOOptimizer):
         nesterov: bool = False,
         weight_decay: float = 0.1,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "nesterov": nesterov,
-            "weight_decay": weight_decay,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        )
 
     def _check_group(self, group: dict) -> None:
-        check_fraction("momentum", group["momentum"])
-        check_bool("nesterov", group["nesterov"])
-        if group["nesterov"] and group["momentum"] == 0:
-            raise ValueError("nesterov=True needs momentum > 0")
+        check_sum_momentum(group)
 
-    def _init_state(self, param: Tensor, group: dict) -> dict:
-        if group["momentum"] == 0:
-            return {"step": 0}
-        return {
-            "step": 0,
-            "momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format),
-        }
-
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float) -> None:
-        state["step"] += 1
-        buf = state.get("momentum_buffer")
-        if buf is None and group["momentum"] != 0:  # momentum switched on after the first step
-            buf = state["momentum_buffer"] = torch.zeros_like(param)
-        signum_update(
-            param,
-            grad,
-            buf if group["momentum"] != 0 else None,
-            lr=lr,
-            momentum=group["momentum"],
-            nesterov=group["nesterov"],
-            weight_decay=group["weight_decay"],
-        )
+    def _buffers(self, group: dict) -> tuple[str, ...]:
+        return self.BUFFERS if group["momentum"] != 0 else ()  # sign-SGD keeps no buffer
