@@ -121,8 +121,11 @@ class AdaptiveWarmup(LRScheduler):
         sync_every: read (and all-reduce) losses every ``k`` steps in one batch: with tensor
             losses on a GPU this avoids a host sync per step; the warm-up then reacts ``k`` steps
             late. 1 reads every step.
-        decay, final_lr_factor, initial_gap, patience, monotone, sigma_f, cooldown_steps,
-            k_constants, ramp: see :class:`autowarm.adaptive.AdaptiveConfig`.
+        options: the fields above and the other fields of
+            :class:`autowarm.adaptive.AdaptiveConfig`, by keyword (``decay``,
+            ``final_lr_factor``, ``initial_gap``, ``patience``, ``monotone``, ``sigma_f``,
+            ``cooldown_steps``, ``k_constants``, ``ramp``, the outlier filter's ``outlier_*`` and
+            the auto f* estimator's ``fstar_margin`` and ``fstar_provisional_frac``).
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
     The loss of an update is the mean of the losses :meth:`observe` received since the previous
