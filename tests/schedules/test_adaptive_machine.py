@@ -308,7 +308,10 @@ def test_config_spec_round_trip_and_typed_values():
         ("adaptive:delta_star", "items must be key=value"),
         ("adaptive:ramp=paper,ramp=linear", "given twice"),
         ("adaptive:total_steps=5", "sets total_steps; the run's length sets it"),
-        ("adaptive:target_loss=auto", "target_loss must be a finite number; got 'auto'"),
+        (
+            "adaptive:target_loss=best",
+            "target_loss must be a finite number or 'auto' .*; got 'best'",
+        ),
         ("adaptive:div_factor=0.5", "div_factor must be"),
         ("adaptive:norm=l7", "norm must be one of"),
         ("adaptive", "needs target_loss"),

@@ -21,6 +21,10 @@ from autowarm.schedules.presets import DECAY_SHAPES
 MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
 RAMPS = ("paper", "linear")  # the warm-up multiplier as a function of the gap
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
+AUTO = "auto"  # target_loss="auto": f* estimated online from the run's losses
+TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
+# The estimator's options, only used (and compared on resume) with target_loss="auto".
+_AUTO_FIELDS = ("fstar_margin", "fstar_provisional_frac")
 
 # Fields that only say how the torch adapter reads losses, not what the schedule is: a resumed
 # run may change them.
@@ -47,8 +51,8 @@ class AdaptiveConfig:
 
     # Optimizer updates in the run (>= 1); the decay ends on update ``total_steps``.
     total_steps: int
-    # f*, the loss the gap D = loss - f* is measured from (finite, below the first loss). A string
-    # is reserved for an online estimate of f* ("auto"), not available yet.
+    # f*, the loss the gap D = loss - f* is measured from: a finite number below the first loss,
+    # or "auto": estimated online from the run's own losses (see autowarm.adaptive.machine).
     target_loss: float | str
     # The warm-up starts at 1/div_factor of the peak (>= 1; the paper: 100 for Muon and Lion).
     div_factor: float = 100.0
@@ -92,15 +96,36 @@ class AdaptiveConfig:
     outlier_window: int = 16
     # Consecutive outliers on the same side that are a genuine shift and are accepted (>= 2).
     outlier_persist: int = 3
+    # target_loss="auto": loss units added to the predicted final loss (any finite number).
+    fstar_margin: float = 0.3
+    # target_loss="auto": the first f* is L1 - (1 - frac) |L1| (L1 the first loss; 0.4 L1 for a
+    # positive loss) and f* never rises above it; in (0, 1). Raise it for runs that end above it.
+    fstar_provisional_frac: float = 0.4
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
         if isinstance(self.target_loss, str):
-            raise ValueError(
-                f"target_loss must be a finite number; got {self.target_loss!r} (an online "
-                "estimate of f* is not available yet)"
-            )
-        v.real("target_loss", self.target_loss)
+            if self.target_loss not in TARGET_LOSS_WORDS:
+                raise ValueError(
+                    f"target_loss must be a finite number or 'auto' (f* estimated online); got "
+                    f"{self.target_loss!r}"
+                )
+            if self.initial_gap is not None:
+                raise ValueError(
+                    f"initial_gap ({self.initial_gap}) cannot be combined with target_loss='auto' "
+                    "(D0 = first loss - f* follows the estimate); drop initial_gap or give f*"
+                )
+        else:
+            v.real("target_loss", self.target_loss)
+        v.real("fstar_margin", self.fstar_margin)
+        v.real(
+            "fstar_provisional_frac",
+            self.fstar_provisional_frac,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+        )
         v.real("div_factor", self.div_factor, low=1.0)
         v.real("sigma_f", self.sigma_f, low=0.0, low_open=True)
         v.real("smoothing", self.smoothing, low=0.0, high=1.0, high_open=True)
@@ -142,6 +167,11 @@ class AdaptiveConfig:
     # --- conversions --------------------------------------------------------------------------
 
     @property
+    def is_auto(self) -> bool:
+        """Whether f* is estimated online (``target_loss="auto"``)."""
+        return self.target_loss == AUTO
+
+    @property
     def filters_outliers(self) -> bool:
         """Whether the outlier filter is on (``outlier_filter``, or by default ``smoothing > 0``)."""
         return self.smoothing > 0 if self.outlier_filter is None else self.outlier_filter
@@ -178,6 +208,9 @@ class AdaptiveConfig:
         the D* sources that are not used (e.g. ``kappa`` when ``delta_star`` is given).
         """
         out = {k: x for k, x in self.to_dict().items() if k not in _IO_FIELDS}
+        if not self.is_auto:
+            for k in _AUTO_FIELDS:
+                out.pop(k)
         if self.k_constants is not None:
             for k in ("delta_star", "kappa", "sigma_f", "ramp"):
                 out.pop(k)
@@ -210,8 +243,9 @@ class AdaptiveConfig:
         kwargs.setdefault("target_loss", target_loss)
         if kwargs["target_loss"] is None:
             raise ValueError(
-                "the adaptive schedule needs target_loss (f*): the loss the run can about reach "
-                "(--target-loss F or adaptive:target_loss=F)"
+                "the adaptive schedule needs target_loss (f*): the loss the run can about reach, "
+                "or 'auto' to estimate it online (--target-loss F|auto or "
+                "adaptive:target_loss=F|auto)"
             )
         try:
             return cls(total_steps=total_steps, **kwargs)
@@ -308,6 +342,26 @@ def _parse_value(key: str, text: str, annotation: str) -> Any:
     return text
 
 
+def parse_target_loss(text: str) -> float | str:
+    """Read a target loss as given on a command line: a finite number, or ``"auto"``.
+
+    >>> parse_target_loss("1.3"), parse_target_loss("auto")
+    (1.3, 'auto')
+    """
+    word = text.strip()
+    if word in TARGET_LOSS_WORDS:
+        return word
+    try:
+        value = float(word)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(
+            f"target_loss must be a finite number or 'auto' (f* estimated online); got {text!r}"
+        )
+    return value
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -339,17 +393,27 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # "adaptive": autowarm's default mode (bias-corrected EMA of the loss, the ramp linear in the gap).
 # "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
 #   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
+# "adaptive-auto": the default mode with f* estimated online (target_loss="auto"): no f* to set.
 MODES: dict[str, dict[str, object]] = {
     "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
     "adaptive": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "linear"},
     "adaptive-paper-ramp": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "paper"},
+    "adaptive-auto": {
+        "smoothing": 0.9,
+        "patience": 1,
+        "monotone": False,
+        "ramp": "linear",
+        "target_loss": AUTO,
+    },
 }
 
 __all__ = [
+    "AUTO",
     "MODES",
     "RAMPS",
     "AdaptiveConfig",
     "field_names",
     "is_adaptive_spec",
     "parse_spec",
+    "parse_target_loss",
 ]

@@ -39,6 +39,48 @@ either direction (a loss more than ``outlier_k`` robust scales from the last acc
 :func:`_outlier_side`) is held back and dropped, while ``outlier_persist`` consecutive outliers on
 one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
 keeps the paper's rules and does not filter unless ``outlier_filter=True``.
+
+**Automatic f*** (``target_loss="auto"``). f* is estimated online by
+:class:`autowarm.theory.fstar.OnlineFstar` from the run's own losses, so the user gives only the peak
+LR, ``div_factor`` and ``total_steps``. While the warm-up runs, every observation feeds the
+estimator the smoothed (outlier-filtered) loss with the multiplier of the update just taken (a
+loss that is non-finite or held by the outlier filter is fed as NaN, so that the estimator's
+update count and LR area ``P_t = sum m_k`` stay the run's). The estimate is
+
+    f*_0 = L1 - (1 - fstar_provisional_frac) |L1|          (0.4 L1 for a positive first loss L1)
+    f*_t = min(f*_0, median(last 3 accepted predictions of the final loss) + fstar_margin)
+
+where a prediction extrapolates the law ``L(P) = c + a P^-alpha`` fitted to the losses seen (from
+5% of the run, every ``total_steps // 100`` updates) to the end of the run, and is accepted only if
+it lies between the current smoothed loss ``S`` and ``S - (L1 - S)``. f* therefore never rises
+above ``f*_0``; it can move between fits. Whenever f* changes, ``D0 = (first smoothed loss) - f*``
+and ``D*`` (the given ``delta_star``, ``sqrt(K0 / K2)``, or the fit from kappa for the new D0) are
+re-derived, then the gap and the ramp as usual. At the switch the estimator is frozen: f* (recorded
+in the state as ``fstar``, with the estimator's plain-value state) no longer matters.
+
+What it assumes: a run that starts near its initial (for a language model, uniform: ``ln V``) loss
+and ends at about 0.25-0.4 of it (the CPU benchmark's recorded runs end at 0.26-0.41 ``L1``; the
+seed paper's 124M runs near 0.3 ``L1``), and a loss that follows a power law in the LR area after
+its first transient. f* then starts at or above the final loss, where the warm-up's result was
+measured to be flat, and the fit lowers it towards the final loss plus ``fstar_margin``.
+
+When it fails: a run that ends above ``fstar_provisional_frac x L1`` (fine-tuning, where ``L1`` is
+already low; a weak model or a hard corpus; a loss with a large irreducible part; or a large
+vocabulary whose first loss ``ln V`` is large compared with what the model reaches in the run, e.g.
+a short run of a small model on BPE tokens: the ``cpu`` model on 4096 BPE tokens, AdamW, 600
+updates, ends at 0.52 ``L1``). f* is then below the loss the run can reach, the
+peak loss ``f* + D*`` is reached late or never, and the warm-up runs long (the torch adapter warns
+at half the run and names the fix: a number for ``target_loss``, or a larger
+``fstar_provisional_frac``). A loss near zero or negative makes the fractions of ``L1`` meaningless,
+and a long plateau followed by a sudden drop gives the fit nothing to extrapolate (f* stays at
+``f*_0``).
+
+Fallback: the machine never raises because of the estimate. Non-finite losses are skipped; a fit
+that fails keeps the last f* (the estimator's own rule); an exception inside the estimator keeps
+the last f* (before the first one: the provisional rule) and turns the estimator off; a given D*
+that is not below the D0 of the estimated f* is replaced by ``D0 / 2``. The first of these events
+issues one ``RuntimeWarning`` naming what happened and the f* kept; later ones are silent (one
+warning per run: ``fstar_warned`` in the state).
 """
 
 from __future__ import annotations
@@ -48,6 +90,7 @@ import functools
 import itertools
 import math
 import statistics
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -56,6 +99,7 @@ from autowarm.adaptive.dstar import constants as dstar_constants
 from autowarm.adaptive.dstar import fit_delta_star, linear_multiplier, multiplier
 from autowarm.adaptive.state import AdaptiveState
 from autowarm.schedules.presets import decay_ramp
+from autowarm.theory.fstar import OnlineFstar
 
 MIN_GAP = 1e-12  # a gap at or below zero is clamped to this (loss below the target)
 
@@ -85,6 +129,47 @@ def _outlier_side(recent: tuple[float, ...], loss: float, k: float) -> int:
     scale = max(1.4826 * steps, 0.01 * abs(ref), 1e-12)
     z = (loss - ref) / scale
     return 0 if abs(z) <= k else (1 if z > 0 else -1)
+
+
+def _feed_estimator(
+    config: AdaptiveConfig, state: AdaptiveState, loss: float
+) -> tuple[float | None, dict | None, bool, str | None]:
+    """One update of the online f* estimator from ``state``: ``(f*, its state, warned, note)``.
+
+    ``note`` is the one warning to issue: the estimator's own (a fit that failed) or an exception
+    it raised, after which the estimator is dropped (its state ``None``) and f* keeps its last
+    value, or before any value the provisional rule ``L1 - (1 - frac) |L1|``.
+    """
+    options = {"margin": config.fstar_margin, "provisional_frac": config.fstar_provisional_frac}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if state.estimator is None:
+                est = OnlineFstar(config.total_steps, **options)
+            else:
+                est = OnlineFstar.from_state(state.estimator, **options)
+            est.update(loss, lr=state.multiplier)
+            value = est.value
+            if value is not None and not math.isfinite(value):
+                raise FloatingPointError(f"the estimate is {value!r}")
+        note = str(caught[0].message) if caught else None
+        return value, est.state_dict(), bool(caught), note
+    except Exception as err:  # the warm-up must never raise mid-run: fall back, say so once
+        fstar = state.fstar
+        if fstar is None and math.isfinite(loss):
+            frac = config.fstar_provisional_frac
+            fstar = loss - (1.0 - frac) * max(abs(loss), 1e-12)
+            fstar = fstar if math.isfinite(fstar) else loss  # (|loss| near the float maximum)
+        kept = "none yet" if fstar is None else f"{fstar:.4g}"
+        return (
+            fstar,
+            None,
+            True,
+            (
+                f"the f* estimator failed ({type(err).__name__}: {err}); f* stays at {kept} for the "
+                "rest of the warm-up"
+            ),
+        )
 
 
 def _typed(fn: Callable[..., AdaptiveState]) -> Callable[..., Any]:
@@ -151,25 +236,32 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
     @_typed
     def observe(self, state: AdaptiveState, loss: float) -> AdaptiveState:
-        """Feed the loss of an update taken; the switch (if any) applies from ``state.step``."""
+        """Feed the loss of an update taken; the switch (if any) applies from ``state.step``.
+
+        With ``target_loss="auto"`` the f* estimator takes one value per call during the warm-up
+        (before the loss enters the ramp): the smoothed loss when the loss is accepted now, NaN
+        when it is not (non-finite, or held by the outlier filter), so that its update count and
+        LR area stay those of the run.
+        """
         loss = float(loss)
         if not math.isfinite(loss):
-            return dataclasses.replace(state, nonfinite=state.nonfinite + 1)
+            state = dataclasses.replace(state, nonfinite=state.nonfinite + 1)
+            return self._estimate(state, math.nan)
         if not self.filters_outliers:
-            return self._accept(state, loss)
+            return self._accept(self._estimate(state, loss), loss)
         side = _outlier_side(state.recent, loss, self.outlier_k)
         if side == 0:  # an ordinary loss: any held outliers were isolated
             state = dataclasses.replace(state, held=(), outliers=state.outliers + len(state.held))
-            return self._accept(state, loss)
+            return self._accept(self._estimate(state, loss), loss)
         held = state.held
         if held and _outlier_side(state.recent, held[0], self.outlier_k) != side:
             state = dataclasses.replace(state, outliers=state.outliers + len(held))
             held = ()
         held = (*held, loss)
-        if len(held) < self.outlier_persist:
-            return dataclasses.replace(state, held=held)  # wait: a spike, or a shift?
+        if len(held) < self.outlier_persist:  # wait: a spike, or a shift?
+            return self._estimate(dataclasses.replace(state, held=held), math.nan)
         # The shift persists: accept the held losses in order, the window restarts from them.
-        state = dataclasses.replace(state, held=(), recent=())
+        state = self._estimate(dataclasses.replace(state, held=(), recent=()), loss)
         for x in held:
             state = self._accept(state, x)
         return state
@@ -183,7 +275,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         ema = beta * state.ema + (1.0 - beta) * loss
         weight = beta * state.ema_weight + (1.0 - beta)
         smoothed = ema / weight
-        gap = max(smoothed - self.target_loss, MIN_GAP)
+        gap = max(smoothed - self.target(state), MIN_GAP)
         changes: dict[str, Any] = {
             "recent": recent,
             "ema": ema,
@@ -195,7 +287,10 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         if state.phase == "decay":
             return dataclasses.replace(state, **changes)
         d0, ds = state.d0, state.delta_star
-        if ds is None:
+        if ds is None and self.is_auto:  # f* is below the first loss by construction
+            d0, ds, warned = self._auto_gaps(smoothed - state.fstar, state.fstar, state)
+            changes.update(d0=d0, delta_star=ds, fstar_warned=warned)
+        elif ds is None:
             d0, ds = self._start(d0, smoothed)
             changes.update(d0=d0, delta_star=ds)
         if gap <= ds:
@@ -206,13 +301,15 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             m = linear_multiplier(gap, d0, ds, self.div_factor)
         else:
             m = multiplier(gap, d0, ds, self.div_factor)
-        m = min(max(m, 0.0), 1.0)
+        m = min(max(m, 0.0), 1.0) if math.isfinite(m) else state.multiplier
         if self.monotone:
             m = max(m, state.multiplier)
         below = state.below + 1 if gap <= ds else 0
         changes.update(multiplier=m, below=below)
         if below >= self.patience:
             changes.update(phase="decay", warmup_end_step=state.step, multiplier=1.0)
+            if state.estimator is not None:  # f* is no longer used: stop revising it
+                changes["estimator"] = {**state.estimator, "frozen": True}
         return dataclasses.replace(state, **changes)
 
     def update(self, state, loss: float):
@@ -234,7 +331,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
     # --- helpers -------------------------------------------------------------------------------
 
     def _start(self, d0: float | None, first_loss: float) -> tuple[float, float]:
-        """D0 and D* at the first finite observation."""
+        """D0 and D* at the first finite observation (a given f*)."""
         if d0 is None:
             d0 = first_loss - self.target_loss
             if d0 <= 0:
@@ -256,6 +353,75 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
                 f"target_loss {self.target_loss})"
             )
         return float(d0), float(ds)
+
+    # --- target_loss="auto" ---------------------------------------------------------------------
+
+    def target(self, state) -> float | None:
+        """The f* in force: ``target_loss``, or with ``"auto"`` the estimate (None before a loss)."""
+        if not self.is_auto:
+            return float(self.target_loss)
+        return AdaptiveState.from_dict(state).fstar
+
+    def _estimate(self, state: AdaptiveState, loss: float) -> AdaptiveState:
+        """Feed the f* estimator one value (auto, warm-up only); re-derive D0 and D* on a change.
+
+        ``loss`` is NaN for an update whose loss is not taken now. The LR area grows by the
+        multiplier in force (that of the update just taken; with ``sync_every > 1`` in the torch
+        adapter, that of the batch's updates until the first loss of the batch changes it). Any
+        exception inside the estimator is caught: f* keeps its last value (or, before the first
+        value, the provisional rule), the estimator is dropped, and one ``RuntimeWarning`` says so.
+        """
+        if not self.is_auto or state.phase != "warmup":
+            return state
+        if state.estimator is None and state.fstar is not None:
+            return state  # the estimator failed earlier: f* stays where it was
+        if math.isfinite(loss):  # the smoothed loss _accept is about to compute
+            beta = self.smoothing
+            ema = beta * state.ema + (1.0 - beta) * loss
+            smoothed = ema / (beta * state.ema_weight + (1.0 - beta))
+            loss = smoothed if math.isfinite(smoothed) else loss  # (an overflowing EMA)
+        fstar, estimator, warned, note = _feed_estimator(self, state, loss)
+        if note is not None and not state.fstar_warned:
+            warnings.warn(f"target_loss='auto' at update {state.step}: {note}", RuntimeWarning, 4)
+        warned = warned or state.fstar_warned
+        changes: dict[str, Any] = {"fstar": fstar, "estimator": estimator, "fstar_warned": warned}
+        if state.d0 is not None and fstar != state.fstar:  # a revision: D0 = first loss - f*
+            d0, ds, warned = self._auto_gaps(state.d0 + state.fstar - fstar, fstar, state)
+            changes.update(d0=d0, delta_star=ds, fstar_warned=warned or changes["fstar_warned"])
+        return dataclasses.replace(state, **changes)
+
+    def _auto_gaps(
+        self, d0: float, fstar: float, state: AdaptiveState
+    ) -> tuple[float, float, bool]:
+        """D0 and D* for an estimated f*, never raising; and whether the warning was issued.
+
+        D* is the given ``delta_star``, ``sqrt(K0 / K2)`` of ``k_constants`` or the fit from kappa.
+        When it is not in ``(0, D0)`` (a given D* at or above the gap of a provisional f*, or a
+        fit that failed numerically), D* is ``D0 / 2`` and one warning says so.
+        """
+        d0 = max(float(d0), MIN_GAP)
+        try:
+            if self.k_constants is not None:
+                k0, _, k2 = self.k_constants
+                ds = math.sqrt(k0 / k2)
+            elif self.delta_star is not None:
+                ds = float(self.delta_star)
+            else:
+                ds = fit_delta_star(d0, self.div_factor, float(self.kappa), self.sigma_f)
+            problem = None if 0.0 < ds < d0 else f"D* = {ds:.4g} is not below D0 = {d0:.4g}"
+        except (ValueError, ArithmeticError, FloatingPointError) as err:
+            problem = f"the D* fit failed ({err})"
+        if problem is None:
+            return d0, float(ds), state.fstar_warned
+        if not state.fstar_warned:
+            warnings.warn(
+                f"target_loss='auto' at update {state.step}: {problem} with the estimated f* = "
+                f"{fstar:.4g}; using D* = D0 / 2 = {0.5 * d0:.4g} (give a smaller delta_star, "
+                "or a number for target_loss)",
+                RuntimeWarning,
+                4,
+            )
+        return d0, 0.5 * d0, True
 
     def _k_multiplier(self, gap: float) -> float:
         k0, k1, k2 = self.k_constants

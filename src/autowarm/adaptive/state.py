@@ -38,13 +38,22 @@ class AdaptiveState:
     recent: tuple[float, ...] = ()  # the outlier filter's window of recent accepted losses
     held: tuple[float, ...] = ()  # consecutive outliers on one side, not yet accepted
     outliers: int = 0  # losses dropped as isolated outliers
+    # target_loss="auto": the f* in force (None before the first finite loss) ...
+    fstar: float | None = None
+    # ... the online estimator's state (autowarm.theory.fstar.OnlineFstar.state_dict(), plain
+    # values; None before the first observation, and after the estimator failed: f* then stays) ...
+    estimator: dict | None = None
+    # ... and whether the one warning of the auto f* (a failure and its fallback) was issued.
+    fstar_warned: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values by field name (tuples become lists)."""
-        return {
+        """Plain values by field name (tuples become lists, the estimator's state is copied)."""
+        out = {
             f.name: list(x) if isinstance(x := getattr(self, f.name), tuple) else x
             for f in dataclasses.fields(self)
         }
+        out["estimator"] = _copy(self.estimator)
+        return out
 
     @classmethod
     def from_dict(cls, d: Any) -> AdaptiveState:
@@ -61,7 +70,19 @@ class AdaptiveState:
             raise ValueError(f"not an AdaptiveWarmup state_dict ({what})")
         if d["phase"] not in PHASES:
             raise ValueError(f"state phase must be one of {', '.join(PHASES)}; got {d['phase']!r}")
-        return cls(**{k: tuple(x) if isinstance(x, list) else x for k, x in d.items()})
+        estimator = d.get("estimator")
+        if estimator is not None and not isinstance(estimator, dict):
+            raise ValueError(f"state estimator must be a dict or None; got {estimator!r}")
+        out = {k: tuple(x) if isinstance(x, list) else x for k, x in d.items()}
+        out["estimator"] = _copy(estimator)
+        return cls(**out)
+
+
+def _copy(estimator: dict | None) -> dict | None:
+    """A copy of the estimator's plain state whose lists are not shared."""
+    if estimator is None:
+        return None
+    return {k: list(x) if isinstance(x, list) else x for k, x in estimator.items()}
 
 
 # The keys every stored state has had since the first version; later fields are optional.

@@ -1,4 +1,4 @@
-"""``autowarm simulate --losses FILE --target-loss F``: replay the adaptive warm-up on a loss curve."""
+"""``autowarm simulate --losses FILE --target-loss F|auto``: replay the adaptive warm-up on a curve."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from autowarm.adaptive.config import AdaptiveConfig, parse_spec
+from autowarm.adaptive.config import AdaptiveConfig, parse_spec, parse_target_loss
 
 # Options of AdaptiveConfig that simulate sets itself (or that do not apply to a replay).
 _OWN_OPTIONS = ("total_steps", "target_loss", "sync_every")
@@ -31,7 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="CSV (a 'loss' column, or one number a line) or a metrics.jsonl with 'train_loss'",
     )
-    p.add_argument("--target-loss", type=float, required=True, help="f*, below the first loss")
+    p.add_argument(
+        "--target-loss",
+        type=target_loss_arg,
+        required=True,
+        help="f*, below the first loss; or 'auto' to estimate it online from the curve",
+    )
     p.add_argument(
         "--total-steps",
         type=int,
@@ -59,6 +64,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the full trace as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="plot loss and multiplier to this file")
     p.set_defaults(handler=run)
+
+
+def target_loss_arg(text: str) -> float | str:
+    """``--target-loss``: a finite number or ``auto`` (an argparse type: bad text is a usage error).
+
+    >>> target_loss_arg("1.25"), target_loss_arg("auto")
+    (1.25, 'auto')
+    """
+    try:
+        return parse_target_loss(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def read_losses(path: str) -> list[float]:
@@ -137,13 +154,13 @@ def run(args: argparse.Namespace) -> int:
     machine = AdaptiveWarmupSchedule.from_config(config_from_args(args, len(losses)))
     out = machine.simulate(losses)
     state = out["state"]
+    target = machine.target(state)  # the f* in force (at the switch, with --target-loss auto)
     summary = {
         "steps": len(losses),
+        "target_loss": target,
         "initial_gap": state["d0"],
         "delta_star": state["delta_star"],
-        "peak_loss": None
-        if state["delta_star"] is None
-        else args.target_loss + state["delta_star"],
+        "peak_loss": None if state["delta_star"] is None else target + state["delta_star"],
         "warmup_end_step": state["warmup_end_step"],
         "nonfinite_losses": state["nonfinite"],
     }
@@ -157,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         for k in range(0, len(losses), every):
             print(f"{k}\t{losses[k]:.4f}\t{out['multiplier'][k]:.4g}")
     if args.plot:
-        _plot(losses, out["multiplier"], summary, args.target_loss, args.plot)
+        _plot(losses, out["multiplier"], summary, target, args.plot)
     return 0
 
 
@@ -167,7 +184,8 @@ def _plot(losses, mults, summary, target, path) -> None:
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5), dpi=120, sharex=True)
     ax1.plot(losses, lw=1, label="loss")
-    ax1.axhline(target, color="k", lw=0.8, ls=":", label="target f*")
+    if target is not None:
+        ax1.axhline(target, color="k", lw=0.8, ls=":", label="target f*")
     if summary["peak_loss"] is not None:
         ax1.axhline(summary["peak_loss"], color="C3", lw=0.8, ls="--", label="f* + D*")
     ax1.set_ylabel("training loss")

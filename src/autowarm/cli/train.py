@@ -29,7 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="warmup_cosine:warmup_steps=30",
         help="schedule spec 'name:key=value,...' or 'adaptive[:key=value,...]'",
     )
-    req.add_argument("--target-loss", type=float, help="f* of the adaptive warm-up")
+    from autowarm.cli.simulate import target_loss_arg
+
+    req.add_argument(
+        "--target-loss",
+        type=target_loss_arg,
+        help="f* of the adaptive warm-up: a number, or 'auto' to estimate it online",
+    )
     req.add_argument("--steps", type=int, default=600, help="optimizer updates (default: 600)")
     req.add_argument("--out", default="runs/train", help="run directory")
     req.add_argument("--seed", type=int, default=0, help="model init and data order")

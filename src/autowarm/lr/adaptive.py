@@ -103,7 +103,10 @@ class AdaptiveWarmup(LRScheduler):
         target_loss: ``f*``, below the initial loss; about the loss the run can reach (the seed
             paper's results are robust for f* from ~0.5 nats under to ~1.5 over the final loss,
             and degrade when the peak loss ``f* + D*`` is reached late or never; with a small
-            ``D*``, as on small models, keep f* at or above the expected final loss).
+            ``D*``, as on small models, keep f* at or above the expected final loss). ``"auto"``
+            estimates it online from the run's losses (0.4 x the first loss, lowered by a
+            loss-curve fit; see :mod:`autowarm.adaptive.machine`); :attr:`target_loss` is the
+            f* in force.
         div_factor: the warm-up starts at ``1/div_factor`` of the base LR (default 100).
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
@@ -118,8 +121,11 @@ class AdaptiveWarmup(LRScheduler):
         sync_every: read (and all-reduce) losses every ``k`` steps in one batch: with tensor
             losses on a GPU this avoids a host sync per step; the warm-up then reacts ``k`` steps
             late. 1 reads every step.
-        decay, final_lr_factor, initial_gap, patience, monotone, sigma_f, cooldown_steps,
-            k_constants, ramp: see :class:`autowarm.adaptive.AdaptiveConfig`.
+        options: the fields above and the other fields of
+            :class:`autowarm.adaptive.AdaptiveConfig`, by keyword (``decay``,
+            ``final_lr_factor``, ``initial_gap``, ``patience``, ``monotone``, ``sigma_f``,
+            ``cooldown_steps``, ``k_constants``, ``ramp``, the outlier filter's ``outlier_*`` and
+            the auto f* estimator's ``fstar_margin`` and ``fstar_provisional_frac``).
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
     The loss of an update is the mean of the losses :meth:`observe` received since the previous
@@ -182,6 +188,7 @@ class AdaptiveWarmup(LRScheduler):
         self._consumed = 0
         self._warned = False
         self._long_warned = False
+        self._caught: list = []  # warnings of the machine, re-issued at the end of step()
         self._hook = self._optimizers[0].register_step_post_hook(
             functools.partial(_count_step, weakref.ref(self))
         )
@@ -265,6 +272,7 @@ class AdaptiveWarmup(LRScheduler):
         else:
             self._pending.clear()
         self._apply()
+        self._surface_warnings()
         if (
             not self._long_warned
             and self.phase == "warmup"
@@ -370,13 +378,19 @@ class AdaptiveWarmup(LRScheduler):
         return self._state.loss
 
     @property
+    def target_loss(self) -> float | None:
+        """The f* in force: ``target_loss``, or with ``"auto"`` the current estimate (frozen at
+        the switch; None before the first finite loss)."""
+        return self.schedule.target(self._state)
+
+    @property
     def delta_star(self) -> float | None:
-        """``D*``, fixed at the first observed loss."""
+        """``D*``, fixed at the first observed loss (re-derived when an auto f* is revised)."""
         return self._state.delta_star
 
     @property
     def initial_gap(self) -> float | None:
-        """``D0``, the gap of the first observed loss (or the one given)."""
+        """``D0``, the gap of the first observed loss (or the one given) from the f* in force."""
         return self._state.d0
 
     @property
@@ -422,7 +436,13 @@ class AdaptiveWarmup(LRScheduler):
         if st.delta_star is None:  # no finite loss yet
             loss = peak = "none (no finite loss observed)"
         else:
-            loss, peak = f"{st.loss:.4g}", f"{self.schedule.target_loss + st.delta_star:.4g}"
+            loss, peak = f"{st.loss:.4g}", f"{self.target_loss + st.delta_star:.4g}"
+        raise_f = (
+            "pass a number for target_loss (the estimate assumes the run ends below "
+            f"{self.schedule.fstar_provisional_frac:g} x its first loss)"
+            if self.schedule.is_auto
+            else "raise target_loss"
+        )
         measured = self.schedule.k_constants is not None
         paper = self.schedule.ramp == "paper" and not measured
         start = "k_constants re-measured with the probe" if measured else "a smaller div_factor"
@@ -432,7 +452,7 @@ class AdaptiveWarmup(LRScheduler):
             f"reached the peak loss f* + D* = {peak}, and the LR is at "
             f"{self.last_multiplier:.3g} of its peak. If the loss falls too slowly at "
             f"its start, use {'ramp=linear or ' if paper else ''}{start}; if it "
-            "has levelled off above the peak loss, raise target_loss.",
+            f"has levelled off above the peak loss, {raise_f}.",
             UserWarning,
             stacklevel=3,
         )
@@ -440,8 +460,21 @@ class AdaptiveWarmup(LRScheduler):
     def _flush(self) -> None:
         values = mean_across_ranks(self._pending, self.process_group)
         self._pending = []
-        for x in values:
-            self._state = self.schedule.observe(self._state, x)
+        if not self.schedule.is_auto:
+            for x in values:
+                self._state = self.schedule.observe(self._state, x)
+            return
+        # The f* estimator's one warning (a failure and its fallback) is re-issued from step().
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for x in values:
+                self._state = self.schedule.observe(self._state, x)
+        self._caught.extend(caught)
+
+    def _surface_warnings(self) -> None:
+        caught, self._caught = self._caught, []
+        for w in caught:
+            warnings.warn(f"AdaptiveWarmup: {w.message}", w.category, stacklevel=3)
 
     def _apply(self) -> None:
         m = self.schedule.value(self._state)

@@ -135,7 +135,8 @@ def train(
         pairs), ``last_train_loss``, ``steps``, ``steps_this_session``, ``tokens``,
         ``wall_time_s`` and ``train_time_s`` (all sessions of a resumed run), ``tokens_per_s``
         (training steps only, all sessions), ``warmup_end_step`` (adaptive schedule, else None),
-        ``params``.
+        ``target_loss`` (adaptive schedule: the f* in force at the switch, an estimate with
+        ``target_loss="auto"``; else None), ``params``.
 
     Example (a few updates of the tiny model on a generated text file):
 
@@ -653,6 +654,7 @@ class _Run:
             "train_time_s": progress.train_time_s,
             "tokens_per_s": timed_steps * tokens_per_step / max(progress.train_time_s, 1e-9),
             "warmup_end_step": getattr(p.scheduler, "warmup_end_step", None),
+            "target_loss": getattr(p.scheduler, "target_loss", None),  # f* in force at the switch
             "params": p.model.num_params(),
         }
         self.dir.write_final(results)

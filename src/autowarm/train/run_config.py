@@ -30,7 +30,9 @@ class RunConfig:
     # A schedule spec from autowarm.schedules ("wsd:warmup_steps=100,cooldown_frac=0.2"), or
     # "adaptive[:key=value,...]" for the loss-adaptive warm-up (fields of AdaptiveConfig).
     schedule: str = "warmup_cosine:warmup_steps=30"
-    target_loss: float | None = None  # f* of the adaptive warm-up (required for "adaptive")
+    # f* of the adaptive warm-up (required for "adaptive"): a number, or "auto" to estimate it
+    # online from the run's losses; a target_loss key of an adaptive spec overrides it.
+    target_loss: float | str | None = None
     steps: int = 600  # optimizer updates
     batch_size: int = 16  # sequences per optimizer update, over all ranks and micro-batches
     seq_len: int | None = None  # tokens per sequence; None = the model's context length
@@ -75,6 +77,7 @@ class RunConfig:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {self.device!r}")
+        _check_target_loss(self.target_loss)
         if self.is_adaptive:
             self.adaptive_config()  # a bad adaptive:key=value fails here, not after data loading
         else:
@@ -116,6 +119,17 @@ class RunConfig:
         if isinstance(d.get("data"), dict):
             d["data"] = DataConfig(**d["data"])
         return cls(**d)
+
+
+def _check_target_loss(value: object) -> None:
+    from autowarm.adaptive.config import TARGET_LOSS_WORDS
+
+    if value is None or (isinstance(value, str) and value in TARGET_LOSS_WORDS):
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and math.isfinite(value)):
+        words = ", ".join(repr(w) for w in TARGET_LOSS_WORDS)
+        raise ValueError(f"target_loss must be a finite number, {words} or None; got {value!r}")
 
 
 def _positive_int(name: str, value: object) -> None:
