@@ -73,6 +73,7 @@ class _SchedulerRecord:
         sched = ctx.scheduler
         self.record = {
             "delta_star": getattr(sched, "delta_star", None),
+            "fstar": getattr(sched, "target_loss", None),  # the f* in force (estimated if auto)
             "phase": getattr(sched, "phase", None),
             "optimizer_class": type(ctx.optimizer).__module__ + "." + type(ctx.optimizer).__name__,
             "optimizer_hparams": _plain(ctx.optimizer.defaults),

@@ -309,6 +309,7 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
         "wall_time_s": _num(final.get("wall_time_s", math.nan)),
         "warmup_end_step": final.get("warmup_end_step"),
         "delta_star": final.get("delta_star"),
+        "fstar": final.get("fstar"),
         "optimizer_class": final.get("optimizer_class"),
         "optimizer_hparams": final.get("optimizer_hparams"),
         "steps": steps,

@@ -411,7 +411,12 @@ def _grid_arms(bench: BenchPreset, setup: OptimizerSetup, grid) -> list[_Arm]:
 
 
 def _adaptive_arms(setup: OptimizerSetup, modes) -> list[_Arm]:
-    return [(m, None, setup.target_loss, adaptive_schedule(m, setup)) for m in modes]
+    # A mode that sets its own f* ("adaptive-auto": estimated online) does not use the preset's.
+    return [
+        (m, None, None if "target_loss" in ADAPTIVE_MODES[m] else setup.target_loss,
+         adaptive_schedule(m, setup))
+        for m in modes
+    ]  # fmt: skip
 
 
 def _calibrated_arms(setup: OptimizerSetup, probe: str) -> list[_Arm]:
