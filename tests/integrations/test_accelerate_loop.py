@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -56,18 +55,13 @@ def test_accumulation_counts_updates_and_uses_the_mean_loss(tmp_path, fresh_acce
     assert rec["warmup_end_step"] == ref_sched.warmup_end_step is not None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_processes_step_the_scheduler_twice_per_update(tmp_path):
     worker = Path(__file__).with_name("accelerate_worker.py")
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(worker), str(tmp_path),
+        # --standalone: torchrun picks a free port itself and keeps it bound
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(worker), str(tmp_path),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)

@@ -234,18 +234,15 @@ def test_ddp_two_ranks_use_the_global_mean_loss(tmp_path):
     """2 gloo ranks, average_tokens_across_devices (the default): both ranks apply the LR that a
     plain loop fed the Trainer's logged loss (the mean over all tokens of both ranks) gives."""
     import os
-    import socket
     import subprocess
     import sys
     from pathlib import Path
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     worker = Path(__file__).with_name("hf_ddp_worker.py")
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master_addr=127.0.0.1", f"--master_port={port}", str(worker), str(tmp_path),
+        # --standalone: torchrun picks a free port itself and keeps it bound
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(worker), str(tmp_path),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
