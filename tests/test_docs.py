@@ -374,3 +374,15 @@ def test_every_public_package_has_an_api_page_in_the_nav():
         ident = "autowarm" if name == "autowarm" else f"autowarm.{name}"
         assert re.search(rf"^::: {re.escape(ident)}$", page.read_text(), flags=re.M), page
         assert f"api/{name}.md" in nav, f"docs/api/{name}.md is not in mkdocs.yml's nav"
+
+
+def test_the_developers_guide_shows_the_real_import_graph():
+    text = (ROOT / "DEVELOPERS.md").read_text()
+    block = text.split("<!-- import-graph: checked by tests/test_docs.py -->\n```text\n", 1)[1]
+    documented = {}
+    for line in block.split("```", 1)[0].strip().splitlines():
+        unit, _, deps = (x.strip() for x in line.partition("->"))
+        documented[unit] = set() if deps == "(nothing)" else {d.strip() for d in deps.split(",")}
+    graph = _internal(import_graph())
+    real = {u: deps - LEAF for u, deps in graph.items() if u not in LEAF}
+    assert documented == real
