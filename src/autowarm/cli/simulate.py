@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from autowarm.adaptive.config import AdaptiveConfig, parse_spec, parse_target_loss
+from autowarm.runlog import read_column
 
 # Options of AdaptiveConfig that simulate sets itself (or that do not apply to a replay).
 _OWN_OPTIONS = ("total_steps", "target_loss", "sync_every")
@@ -90,11 +91,10 @@ def read_losses(path: str) -> list[float]:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"loss file not found: {path}")
-    text = file.read_text()
-    if file.suffix == ".jsonl":
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        losses = [float(r["train_loss"]) for r in rows if "train_loss" in r]
+    if file.suffix == ".jsonl":  # a run's metrics.jsonl: its format belongs to autowarm.runlog
+        losses = [float(x) for x in read_column(file, "train_loss")]
     else:
+        text = file.read_text()
         rows = list(csv.reader(line for line in text.splitlines() if line.strip()))
         if rows and "loss" in [c.strip() for c in rows[0]]:
             col = [c.strip() for c in rows[0]].index("loss")
