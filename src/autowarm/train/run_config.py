@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from autowarm.schedules import _validate as _v
 from autowarm.train.data import DataConfig
 from autowarm.train.model import model_config
 
@@ -133,13 +134,11 @@ def _check_target_loss(value: object) -> None:
 
 
 def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    _v.integer(name, value, minimum=1)  # TypeError for a non-integer, ValueError below 1
 
 
 def _nonneg_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+    _v.integer(name, value, minimum=0)
 
 
 def build_scheduler(cfg: RunConfig, optimizer):
