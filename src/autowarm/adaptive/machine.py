@@ -330,6 +330,15 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def _delta_star_for(self, d0: float) -> float:
+        """D* for the initial gap ``d0``: from ``k_constants``, given directly, or fitted."""
+        if self.k_constants is not None:
+            k0, _, k2 = self.k_constants
+            return math.sqrt(k0 / k2)
+        if self.delta_star is not None:
+            return float(self.delta_star)
+        return fit_delta_star(d0, self.div_factor, float(self.kappa), self.sigma_f)
+
     def _start(self, d0: float | None, first_loss: float) -> tuple[float, float]:
         """D0 and D* at the first finite observation (a given f*)."""
         if d0 is None:
@@ -340,13 +349,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
                     f"({first_loss}); choose f* under the initial loss (about the loss you expect "
                     "to reach, see the docs)"
                 )
-        if self.k_constants is not None:
-            k0, _, k2 = self.k_constants
-            ds = math.sqrt(k0 / k2)
-        elif self.delta_star is not None:
-            ds = float(self.delta_star)
-        else:
-            ds = fit_delta_star(d0, self.div_factor, float(self.kappa), self.sigma_f)
+        ds = self._delta_star_for(d0)
         if ds >= d0:
             raise ValueError(
                 f"delta_star ({ds}) must be below the initial gap D0 = {d0} (first loss minus "
@@ -401,13 +404,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         """
         d0 = max(float(d0), MIN_GAP)
         try:
-            if self.k_constants is not None:
-                k0, _, k2 = self.k_constants
-                ds = math.sqrt(k0 / k2)
-            elif self.delta_star is not None:
-                ds = float(self.delta_star)
-            else:
-                ds = fit_delta_star(d0, self.div_factor, float(self.kappa), self.sigma_f)
+            ds = self._delta_star_for(d0)
             problem = None if 0.0 < ds < d0 else f"D* = {ds:.4g} is not below D0 = {d0:.4g}"
         except (ValueError, ArithmeticError, FloatingPointError) as err:
             problem = f"the D* fit failed ({err})"
