@@ -331,7 +331,9 @@ def test_bench_modes_are_configs_and_faithful_is_the_papers_rules():
     from autowarm.adaptive import MODES, AdaptiveConfig
 
     base = AdaptiveConfig(total_steps=10, target_loss=1.0)
-    assert {k: getattr(base, k) for k in MODES["adaptive"]} == MODES["adaptive"]
+    # the default mode is the library's defaults (the filter spelled out: None means on here)
+    assert base.replace(**MODES["adaptive"]) == base.replace(outlier_filter=True)
+    assert base.filters_outliers
     faithful = base.replace(**MODES["adaptive-faithful"])
     assert (faithful.smoothing, faithful.ramp, faithful.patience) == (0.0, "paper", 1)
 

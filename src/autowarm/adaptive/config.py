@@ -396,12 +396,27 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # "adaptive-auto": the default mode with f* estimated online (target_loss="auto"): no f* to set.
 MODES: dict[str, dict[str, object]] = {
     "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
-    "adaptive": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "linear"},
-    "adaptive-paper-ramp": {"smoothing": 0.9, "patience": 1, "monotone": False, "ramp": "paper"},
+    # The smoothed modes name the outlier filter (on by default since 2026-11-29) so that a stored
+    # result from before it, whose spec lacks it, reads as another schedule to the result store.
+    "adaptive": {
+        "smoothing": 0.9,
+        "patience": 1,
+        "monotone": False,
+        "outlier_filter": True,
+        "ramp": "linear",
+    },
+    "adaptive-paper-ramp": {
+        "smoothing": 0.9,
+        "patience": 1,
+        "monotone": False,
+        "outlier_filter": True,
+        "ramp": "paper",
+    },
     "adaptive-auto": {
         "smoothing": 0.9,
         "patience": 1,
         "monotone": False,
+        "outlier_filter": True,
         "ramp": "linear",
         "target_loss": AUTO,
     },
