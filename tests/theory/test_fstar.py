@@ -132,8 +132,8 @@ def test_rising_curve_rejects_every_fit():
     "kwargs, exc, match",
     [
         (dict(total_steps=0), ValueError, "total_steps must be an integer >= 1; got 0"),
-        (dict(total_steps=1.5), ValueError, "total_steps"),
-        (dict(total_steps=True), ValueError, "total_steps"),
+        (dict(total_steps=1.5), TypeError, "total_steps"),
+        (dict(total_steps=True), TypeError, "total_steps"),
         (dict(total_steps=10, margin=float("nan")), ValueError, "margin"),
         (dict(total_steps=10, margin="0.3"), TypeError, "margin must be a real number"),
         (dict(total_steps=10, provisional_frac=0.0), ValueError, "provisional_frac"),

@@ -60,6 +60,8 @@ import warnings
 
 import numpy as np
 
+from autowarm.schedules._validate import integer, real
+
 _ALPHA_LOW, _ALPHA_HIGH = 0.02, 3.0
 _KEEP = 3  # accepted predictions the estimate takes the median of
 _BETA = 0.9  # EMA factor of the smoothed loss used in the acceptance test
@@ -91,20 +93,11 @@ _STATE_FIELDS = (
 
 
 def _check(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
-    ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        side = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {side}{low}, {high}]; got {value!r}")
-    return value
+    return real(name, value, low=low, high=high, low_open=low_open)
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    return integer(name, value, minimum=minimum)  # TypeError for a non-integer
 
 
 class OnlineFstar:
