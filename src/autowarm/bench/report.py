@@ -385,7 +385,10 @@ def render_markdown(
             if arm not in t["arms"]:
                 continue
             e = t["arms"][arm]
-            ends = ", ".join("never" if x is None else str(x) for x in e["warmup_end_steps"])
+            if arm.startswith("adaptive") or arm == "fstar":
+                ends = ", ".join("never" if x is None else str(x) for x in e["warmup_end_steps"])
+            else:  # a baseline has no loss-chosen warm-up
+                ends = "–"
             lines.append(
                 f"| {arm} | {e['loss']} | {ends} | {_fmt_diff(e['vs_best'])} | "
                 f"{_fmt_diff(e['vs_median'])} | {e['runs']} |"
