@@ -180,3 +180,22 @@ def test_schedule_free_evaluates_averaged_weights_and_resumes_exactly(sample_dir
     assert same_results(resumed, whole)
     final = json.loads((Path(c.out) / "final.json").read_text())
     assert same_results(final, json.loads((tmp_path / "whole" / "final.json").read_text()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["schedulefree-adamw", "prodigy", "dadapt-adam", "radam"])
+def test_each_baseline_resumes_exactly_from_a_mid_run_checkpoint(sample_dir, tmp_path, name):
+    # The LR-free and warm-up-free baselines, built by the registry from their own packages,
+    # killed after their update 6 and resumed from the checkpoint of update 4.
+    from autowarm.optim import spec
+
+    lr = 1.0 if spec(name).lr_free else 1e-2
+    kw = dict(optimizer=name, schedule="cosine", steps=8, checkpoint_every=4, eval_every=4, lr=lr)
+    whole = train(cfg(sample_dir, tmp_path, "whole", **kw), progress=False)
+    c = cfg(sample_dir, tmp_path, "killed", **kw)
+    with pytest.raises(Crash):
+        train(c, callbacks=[CrashAt(6)], progress=False)
+    assert load_checkpoint(Path(c.out) / "checkpoint.pt")["step"] == 4
+    resumed = train(c, progress=False)
+    assert train_rows(c.out) == train_rows(tmp_path / "whole")  # bit-for-bit
+    assert same_results(resumed, whole)
