@@ -96,7 +96,7 @@ def test_report_puts_baselines_in_adamw_tables_with_their_hyperparameters(tmp_pa
     for r in rs:
         store.save(f"{r['arm']}-{r['warmup_steps']}-{r['seed']}", r)
     text = report(tmp_path, plots=False).read_text()
-    assert "| prodigy | 1.9600 ± 0.0100 | never, never, never | +0.0500 ± 0.0000 (worse)" in text
+    assert "| prodigy | 1.9600 ± 0.0100 | – | +0.0500 ± 0.0000 (worse)" in text
     assert "minus each baseline, paired by seed: prodigy -0.1000 ± 0.0000 (better)" in text
     assert ("| adamw | prodigy | prodigy | 1 | `warmup_cosine:warmup_steps=0` | d_coef=1.0, "
             "lr=1.0, safeguard_warmup=True |") in text  # fmt: skip
