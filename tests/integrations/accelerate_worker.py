@@ -58,23 +58,8 @@ def run(out_dir: str, steps: int = 12, accumulation: int = 2) -> dict:
     return record
 
 
-def _shutdown() -> None:
-    """Ordered teardown (see autowarm.train.dist.teardown): meet, collect, destroy, then leave
-    without running C++ static destructors beside a live gloo thread."""
-    import gc
-    import os
-
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.barrier()
-        gc.collect()
-        dist.destroy_process_group()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
 if __name__ == "__main__":
+    from worker_exit import shutdown  # the script's folder is on sys.path
+
     run(sys.argv[1])
-    _shutdown()
+    shutdown()
