@@ -101,6 +101,17 @@ class AdaptiveConfig:
     # target_loss="auto": the first f* is L1 - (1 - frac) |L1| (L1 the first loss; 0.4 L1 for a
     # positive loss) and f* never rises above it; in (0, 1). Raise it for runs that end above it.
     fstar_provisional_frac: float = 0.4
+    # The loss-rise guard: when the smoothed loss climbs more than guard_rise (relative) above its
+    # lowest value since the last back-off, the peak is capped at guard_backoff x the multiplier
+    # in force, for the rest of the run (warm-up and decay); None: on unless smoothing is 0.
+    guard: bool | None = None
+    # The relative rise that triggers a back-off (> 0): 0.05 = 5% above the running minimum.
+    guard_rise: float = 0.05
+    # The cap after a back-off, as a fraction of the multiplier in force (in (0, 1)).
+    guard_backoff: float = 0.5
+    # A single loss held back as an upward outlier (the outlier filter's test) that lies more
+    # than guard_spike (relative) above the recent losses backs off too (> 0): a loss spike.
+    guard_spike: float = 0.2
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -143,6 +154,11 @@ class AdaptiveConfig:
                 f"outlier_filter must be True, False or None; got {self.outlier_filter!r}"
             )
         v.real("outlier_k", self.outlier_k, low=0.0, low_open=True)
+        if self.guard is not None and not isinstance(self.guard, bool):
+            raise TypeError(f"guard must be True, False or None; got {self.guard!r}")
+        v.real("guard_rise", self.guard_rise, low=0.0, low_open=True)
+        v.real("guard_spike", self.guard_spike, low=0.0, low_open=True)
+        v.real("guard_backoff", self.guard_backoff, low=0.0, high=1.0, low_open=True, high_open=True)
         v.steps("outlier_window", self.outlier_window, minimum=MIN_HISTORY)
         v.steps("outlier_persist", self.outlier_persist, minimum=2)
         if self.decay == "exponential" and self.final_lr_factor <= 0:
@@ -175,6 +191,11 @@ class AdaptiveConfig:
     def filters_outliers(self) -> bool:
         """Whether the outlier filter is on (``outlier_filter``, or by default ``smoothing > 0``)."""
         return self.smoothing > 0 if self.outlier_filter is None else self.outlier_filter
+
+    @property
+    def guards(self) -> bool:
+        """Whether the loss-rise guard is on (``guard``, or by default ``smoothing > 0``)."""
+        return self.smoothing > 0 if self.guard is None else self.guard
 
     def replace(self, **changes: Any) -> AdaptiveConfig:
         """A copy with some fields changed (validated again)."""
@@ -403,6 +424,7 @@ MODES: dict[str, dict[str, object]] = {
         "patience": 1,
         "monotone": False,
         "outlier_filter": True,
+        "guard": True,
         "ramp": "linear",
     },
     "adaptive-paper-ramp": {
@@ -410,6 +432,7 @@ MODES: dict[str, dict[str, object]] = {
         "patience": 1,
         "monotone": False,
         "outlier_filter": True,
+        "guard": True,
         "ramp": "paper",
     },
     "adaptive-auto": {
@@ -417,6 +440,7 @@ MODES: dict[str, dict[str, object]] = {
         "patience": 1,
         "monotone": False,
         "outlier_filter": True,
+        "guard": True,
         "ramp": "linear",
         "target_loss": AUTO,
     },

@@ -102,6 +102,7 @@ from autowarm.schedules.presets import decay_ramp
 from autowarm.theory.fstar import OnlineFstar
 
 MIN_GAP = 1e-12  # a gap at or below zero is clamped to this (loss below the target)
+GUARD_START = 10  # accepted losses before the loss-rise guard watches the smoothed loss
 
 
 @functools.lru_cache(maxsize=64)
@@ -253,6 +254,8 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         if side == 0:  # an ordinary loss: any held outliers were isolated
             state = dataclasses.replace(state, held=(), outliers=state.outliers + len(state.held))
             return self._accept(self._estimate(state, loss), loss)
+        if side > 0 and self.guards:  # a loss spike: the guard may back off at once
+            state = self._spike(state, loss)
         held = state.held
         if held and _outlier_side(state.recent, held[0], self.outlier_k) != side:
             state = dataclasses.replace(state, outliers=state.outliers + len(held))
@@ -284,6 +287,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             "loss": smoothed,
             "gap": gap,
         }
+        self._guard(state, smoothed, changes)
         if state.phase == "decay":
             return dataclasses.replace(state, **changes)
         d0, ds = state.d0, state.delta_star
@@ -304,6 +308,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         m = min(max(m, 0.0), 1.0) if math.isfinite(m) else state.multiplier
         if self.monotone:
             m = max(m, state.multiplier)
+        m = min(m, changes.get("cap", state.cap))  # the guard's cap wins over monotone
         below = state.below + 1 if gap <= ds else 0
         changes.update(multiplier=m, below=below)
         if below >= self.patience:
@@ -311,6 +316,63 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             if state.estimator is not None:  # f* is no longer used: stop revising it
                 changes["estimator"] = {**state.estimator, "frozen": True}
         return dataclasses.replace(state, **changes)
+
+    def _guard(self, state: AdaptiveState, smoothed: float, changes: dict[str, Any]) -> None:
+        """The loss-rise guard: back the peak off when the smoothed loss climbs (into ``changes``).
+
+        From the ``GUARD_START``-th accepted loss on, the guard keeps the lowest smoothed loss
+        since its last back-off. A smoothed loss more than ``guard_rise`` (relative) above it
+        means the LR in force is too high for where the run is: the cap on the multiplier drops to
+        ``guard_backoff`` times the multiplier in force (during the warm-up the current warm-up
+        multiplier, after the switch the current cap, which scales the whole remaining decay), but
+        never below ``1/div``. The smoothed loss lags the LR, so after a back-off the guard waits
+        one smoothing horizon (``1/(1 - smoothing)`` updates) before it judges the lowered LR,
+        its reference following the smoothed loss meanwhile. A loss spike (:meth:`_spike`) backs
+        off the same way.
+        """
+        if not self.guards or state.observed + 1 < GUARD_START:
+            return
+        ref = state.guard_min
+        if self._waiting(state):
+            changes["guard_min"] = smoothed  # judge the lowered LR after one smoothing horizon
+            return
+        if ref is None or smoothed < ref:
+            changes["guard_min"] = smoothed
+            return
+        if smoothed - ref <= self.guard_rise * max(abs(ref), 1e-12):
+            return
+        changes["guard_min"] = smoothed
+        changes.update(self._backoff(state))
+
+    def _spike(self, state: AdaptiveState, loss: float) -> AdaptiveState:
+        """Back off on a loss spike: an upward outlier more than ``guard_spike`` above the recent.
+
+        The reference is the median of the last three accepted losses (the outlier test's). The
+        spike itself is still held back by the outlier filter as usual.
+        """
+        if state.observed < GUARD_START or self._waiting(state):
+            return state
+        ref = statistics.median(state.recent[-3:])
+        if loss - ref <= self.guard_spike * max(abs(ref), 1e-12):
+            return state
+        return dataclasses.replace(state, **self._backoff(state))
+
+    def _waiting(self, state: AdaptiveState) -> bool:
+        """Whether the last back-off is less than one smoothing horizon ago."""
+        horizon = max(1, round(1.0 / (1.0 - self.smoothing)))  # the EMA's time constant
+        return bool(state.backoff_steps) and state.step - state.backoff_steps[-1] < horizon
+
+    def _backoff(self, state: AdaptiveState) -> dict[str, Any]:
+        """The state changes of one back-off: the new cap and its step (none at the floor)."""
+        floor = 1.0 / self.div_factor
+        current = state.multiplier if state.phase == "warmup" else state.cap
+        current = min(current, state.cap)
+        if current <= floor:  # nothing lower to go to: the warm-up's start is the floor
+            return {}
+        return {
+            "cap": max(self.guard_backoff * current, floor),
+            "backoff_steps": (*state.backoff_steps, state.step),
+        }
 
     def update(self, state, loss: float):
         """``observe(advance(state), loss)``: the loss of the update just taken."""
@@ -326,7 +388,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         if remaining < 1:
             return self.final_lr_factor
         piece = _decay_piece(remaining, self.decay, self.final_lr_factor, self.cooldown_steps)
-        return piece(st.step - start)
+        return st.cap * piece(st.step - start)
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -45,6 +45,12 @@ class AdaptiveState:
     estimator: dict | None = None
     # ... and whether the one warning of the auto f* (a failure and its fallback) was issued.
     fstar_warned: bool = False
+    # The loss-rise guard: the cap on the multiplier (the decay runs from cap x the peak), ...
+    cap: float = 1.0
+    # ... the lowest smoothed loss since the last back-off (None until the guard starts), ...
+    guard_min: float | None = None
+    # ... and the updates at which it backed off.
+    backoff_steps: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values by field name (tuples become lists, the estimator's state is copied)."""

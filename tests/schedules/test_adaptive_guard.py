@@ -1,0 +1,153 @@
+"""The loss-rise guard of the adaptive warm-up: back the peak off when the smoothed loss climbs."""
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autowarm.adaptive import AdaptiveConfig, AdaptiveWarmupSchedule
+from autowarm.adaptive.machine import GUARD_START
+
+
+def machine(**kw):
+    base = dict(total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0)
+    base.update(kw)
+    return AdaptiveWarmupSchedule(**base)
+
+
+def run(m, losses):
+    state = m.initial_state()
+    values = []
+    for loss in losses:
+        values.append(m.value(state))
+        state = m.update(state, loss)
+    return values, state
+
+
+def test_guard_is_on_by_default_with_smoothing_and_off_in_the_papers_raw_mode():
+    assert AdaptiveConfig(total_steps=10, target_loss=1.0).guards
+    assert not AdaptiveConfig(total_steps=10, target_loss=1.0, smoothing=0.0).guards
+    assert AdaptiveConfig(total_steps=10, target_loss=1.0, smoothing=0.0, guard=True).guards
+
+
+def test_a_climbing_loss_during_the_warm_up_halves_the_multiplier_in_force():
+    # The loss falls from 10 to 5 (the linear ramp rises), then climbs 2% per update.
+    m = machine(smoothing=0.5, outlier_filter=False)
+    falling = [10.0 - 0.25 * k for k in range(21)]
+    climbing = [5.0 * 1.02**k for k in range(1, 11)]
+    values, state = run(m, falling + climbing)
+    assert state.phase == "warmup"
+    assert len(state.backoff_steps) >= 1
+    first = state.backoff_steps[0]
+    assert first > len(falling)  # not while the loss fell
+    before = values[first - 1]  # the multiplier in force when the rise was seen
+    assert values[first] == pytest.approx(0.5 * before)
+    assert max(values[first:]) <= 0.5 * before + 1e-12
+
+
+def test_without_the_guard_the_same_climb_never_backs_off():
+    falling = [10.0 - 0.25 * k for k in range(21)]
+    climbing = [5.0 * 1.02**k for k in range(1, 11)]
+    values, state = run(machine(smoothing=0.5, outlier_filter=False, guard=False), falling + climbing)
+    guarded, _ = run(machine(smoothing=0.5, outlier_filter=False), falling + climbing)
+    assert state.backoff_steps == () and state.cap == 1.0
+    assert values[: len(falling) + 1] == guarded[: len(falling) + 1]
+    assert values[-1] > guarded[-1]
+
+
+def test_a_rise_after_the_switch_scales_the_remaining_decay():
+    m = machine(smoothing=0.5, outlier_filter=False, total_steps=100)
+    losses = [2.0 - 0.1 * k for k in range(18)] + [0.3] * 10  # switch once the gap <= 0.5
+    values, state = run(m, losses)
+    assert state.phase == "decay" and state.cap == 1.0
+    climbed, k = state, 0
+    while not climbed.backoff_steps:
+        k += 1
+        climbed = m.update(climbed, 0.3 * 1.1**k)
+    assert k <= 3 and climbed.cap == pytest.approx(0.5)
+    # the decay goes on from where it was, at half its value
+    same_step = dataclasses.replace(state, step=climbed.step)
+    assert m.value(climbed) == pytest.approx(0.5 * m.value(same_step))
+
+
+def test_the_cap_never_goes_below_the_warm_up_start():
+    m = machine(smoothing=0.5, outlier_filter=False, div_factor=4.0, delta_star=0.1)
+    losses = [10.0 - 0.2 * k for k in range(20)] + [6.0 * 1.05**k for k in range(1, 80)]
+    values, state = run(m, losses)
+    assert state.cap == pytest.approx(0.25)
+    assert min(values) >= 0.25 - 1e-12
+    assert len(state.backoff_steps) <= 2  # 1 -> 0.5 (or less) -> 0.25, then nothing lower
+    gaps = [b - a for a, b in zip(state.backoff_steps, state.backoff_steps[1:])]
+    assert all(g >= 2 for g in gaps)  # one smoothing horizon (1 / (1 - 0.5)) between back-offs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.floats(1.0, 20.0),
+    drops=st.lists(st.floats(0.0, 0.5), min_size=GUARD_START + 5, max_size=80),
+    smoothing=st.floats(0.0, 0.95),
+)
+def test_a_loss_that_never_rises_never_triggers_the_guard(start, drops, smoothing):
+    m = machine(smoothing=smoothing, guard=True, target_loss=-1.0, delta_star=0.01)
+    losses, x = [], start
+    for d in drops:
+        x -= d * x / 20
+        losses.append(x)
+    _, state = run(m, losses)
+    assert state.backoff_steps == () and state.cap == 1.0
+
+
+def test_the_guard_state_round_trips_and_old_states_load_without_it():
+    from autowarm.adaptive import AdaptiveState
+
+    m = machine(smoothing=0.5, outlier_filter=False)
+    _, state = run(m, [10.0 - 0.25 * k for k in range(21)] + [5.0 * 1.02**k for k in range(10)])
+    assert AdaptiveState.from_dict(state.to_dict()) == state
+    old = {k: x for k, x in state.to_dict().items() if k not in ("cap", "guard_min", "backoff_steps")}
+    loaded = AdaptiveState.from_dict(old)
+    assert loaded.cap == 1.0 and loaded.backoff_steps == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("guard_rise", 0.0, "guard_rise"),
+        ("guard_rise", math.nan, "guard_rise"),
+        ("guard_backoff", 1.0, "guard_backoff"),
+        ("guard_backoff", 0.0, "guard_backoff"),
+        ("guard", "yes", "guard"),
+    ],
+)
+def test_bad_guard_options_are_one_line_errors(field, value, match):
+    with pytest.raises((ValueError, TypeError), match=match) as err:
+        AdaptiveConfig(total_steps=10, target_loss=1.0, **{field: value})
+    assert "\n" not in str(err.value)
+
+
+def test_the_guard_is_a_spec_option():
+    cfg = AdaptiveConfig.from_spec(
+        "adaptive:guard=false,guard_rise=0.1", total_steps=10, target_loss=1.0
+    )
+    assert (cfg.guard, cfg.guard_rise, cfg.guards) == (False, 0.1, False)
+
+
+def test_one_loss_spike_backs_off_once_and_is_still_dropped():
+    m = machine(smoothing=0.9)
+    losses = [10.0 - 0.1 * k for k in range(30)]
+    clean_values, clean = run(m, losses + [7.0, 6.95, 6.9])
+    values, state = run(m, losses + [3.0 * losses[-1], 6.95, 6.9])
+    assert state.backoff_steps == (len(losses) + 1,)
+    assert state.outliers == 1 and state.loss == pytest.approx(clean.loss, rel=1e-2)
+    assert values[-1] == pytest.approx(0.5 * values[len(losses)])
+    assert clean.backoff_steps == ()
+
+
+def test_a_small_upward_outlier_below_guard_spike_does_not_back_off():
+    m = machine(smoothing=0.9)
+    losses = [10.0 - 0.01 * k for k in range(30)]  # a slow, smooth fall: a tiny outlier scale
+    _, state = run(m, losses + [1.1 * losses[-1], losses[-1] - 0.01, losses[-1] - 0.02])
+    assert state.outliers == 1 and state.backoff_steps == ()
+    _, state = run(machine(smoothing=0.9, guard_spike=0.05), losses + [1.1 * losses[-1]])
+    assert state.backoff_steps == (len(losses) + 1,)
