@@ -50,7 +50,9 @@ def test_a_climbing_loss_during_the_warm_up_halves_the_multiplier_in_force():
 def test_without_the_guard_the_same_climb_never_backs_off():
     falling = [10.0 - 0.25 * k for k in range(21)]
     climbing = [5.0 * 1.02**k for k in range(1, 11)]
-    values, state = run(machine(smoothing=0.5, outlier_filter=False, guard=False), falling + climbing)
+    values, state = run(
+        machine(smoothing=0.5, outlier_filter=False, guard=False), falling + climbing
+    )
     guarded, _ = run(machine(smoothing=0.5, outlier_filter=False), falling + climbing)
     assert state.backoff_steps == () and state.cap == 1.0
     assert values[: len(falling) + 1] == guarded[: len(falling) + 1]
@@ -60,7 +62,7 @@ def test_without_the_guard_the_same_climb_never_backs_off():
 def test_a_rise_after_the_switch_scales_the_remaining_decay():
     m = machine(smoothing=0.5, outlier_filter=False, total_steps=100)
     losses = [2.0 - 0.1 * k for k in range(18)] + [0.3] * 10  # switch once the gap <= 0.5
-    values, state = run(m, losses)
+    _values, state = run(m, losses)
     assert state.phase == "decay" and state.cap == 1.0
     climbed, k = state, 0
     while not climbed.backoff_steps:
@@ -105,7 +107,9 @@ def test_the_guard_state_round_trips_and_old_states_load_without_it():
     m = machine(smoothing=0.5, outlier_filter=False)
     _, state = run(m, [10.0 - 0.25 * k for k in range(21)] + [5.0 * 1.02**k for k in range(10)])
     assert AdaptiveState.from_dict(state.to_dict()) == state
-    old = {k: x for k, x in state.to_dict().items() if k not in ("cap", "guard_min", "backoff_steps")}
+    old = {
+        k: x for k, x in state.to_dict().items() if k not in ("cap", "guard_min", "backoff_steps")
+    }
     loaded = AdaptiveState.from_dict(old)
     assert loaded.cap == 1.0 and loaded.backoff_steps == ()
 
@@ -136,8 +140,8 @@ def test_the_guard_is_a_spec_option():
 def test_one_loss_spike_backs_off_once_and_is_still_dropped():
     m = machine(smoothing=0.9)
     losses = [10.0 - 0.1 * k for k in range(30)]
-    clean_values, clean = run(m, losses + [7.0, 6.95, 6.9])
-    values, state = run(m, losses + [3.0 * losses[-1], 6.95, 6.9])
+    _clean_values, clean = run(m, [*losses, 7.0, 6.95, 6.9])
+    values, state = run(m, [*losses, 3.0 * losses[-1], 6.95, 6.9])
     assert state.backoff_steps == (len(losses) + 1,)
     assert state.outliers == 1 and state.loss == pytest.approx(clean.loss, rel=1e-2)
     assert values[-1] == pytest.approx(0.5 * values[len(losses)])
@@ -147,7 +151,7 @@ def test_one_loss_spike_backs_off_once_and_is_still_dropped():
 def test_a_small_upward_outlier_below_guard_spike_does_not_back_off():
     m = machine(smoothing=0.9)
     losses = [10.0 - 0.01 * k for k in range(30)]  # a slow, smooth fall: a tiny outlier scale
-    _, state = run(m, losses + [1.1 * losses[-1], losses[-1] - 0.01, losses[-1] - 0.02])
+    _, state = run(m, [*losses, 1.1 * losses[-1], losses[-1] - 0.01, losses[-1] - 0.02])
     assert state.outliers == 1 and state.backoff_steps == ()
-    _, state = run(machine(smoothing=0.9, guard_spike=0.05), losses + [1.1 * losses[-1]])
+    _, state = run(machine(smoothing=0.9, guard_spike=0.05), [*losses, 1.1 * losses[-1]])
     assert state.backoff_steps == (len(losses) + 1,)

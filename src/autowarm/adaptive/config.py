@@ -158,7 +158,9 @@ class AdaptiveConfig:
             raise TypeError(f"guard must be True, False or None; got {self.guard!r}")
         v.real("guard_rise", self.guard_rise, low=0.0, low_open=True)
         v.real("guard_spike", self.guard_spike, low=0.0, low_open=True)
-        v.real("guard_backoff", self.guard_backoff, low=0.0, high=1.0, low_open=True, high_open=True)
+        v.real(
+            "guard_backoff", self.guard_backoff, low=0.0, high=1.0, low_open=True, high_open=True
+        )
         v.steps("outlier_window", self.outlier_window, minimum=MIN_HISTORY)
         v.steps("outlier_persist", self.outlier_persist, minimum=2)
         if self.decay == "exponential" and self.final_lr_factor <= 0:
