@@ -155,3 +155,29 @@ def test_a_small_upward_outlier_below_guard_spike_does_not_back_off():
     assert state.outliers == 1 and state.backoff_steps == ()
     _, state = run(machine(smoothing=0.9, guard_spike=0.05), [*losses, 1.1 * losses[-1]])
     assert state.backoff_steps == (len(losses) + 1,)
+
+
+def test_the_torch_adapter_applies_the_cap_to_every_group():
+    import torch
+
+    from autowarm import AdaptiveWarmup
+
+    w = torch.nn.Parameter(torch.zeros(2))
+    b = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([{"params": [w], "lr": 0.1}, {"params": [b], "lr": 0.01}])
+    sched = AdaptiveWarmup(opt, total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0)
+    losses = [10.0 - 0.25 * k for k in range(21)] + [5.0 * 1.02**k for k in range(1, 26)]
+    seen = []
+    for loss in losses:
+        opt.step()
+        sched.step(loss)
+        seen.append([g["lr"] for g in opt.param_groups])
+    assert len(sched.backoff_steps) >= 1 and sched.peak_cap < 1.0
+    k = sched.backoff_steps[0]
+    assert seen[k - 1][0] == pytest.approx(0.5 * seen[k - 2][0])  # the LR of update k
+    assert seen[-1][1] == pytest.approx(0.1 * seen[-1][0])  # the groups keep their ratio
+    restored = AdaptiveWarmup(
+        opt, total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0
+    )
+    restored.load_state_dict(sched.state_dict())
+    assert restored.backoff_steps == sched.backoff_steps and restored.peak_cap == sched.peak_cap

@@ -65,6 +65,8 @@ def optimizer_table(results: list[dict]) -> dict:
             "loss": summarize([r["final_val_loss"] for r in rs]),
             "warmup_end": summarize([e for e in ends if e is not None]),
             "warmup_end_steps": ends,
+            # the updates at which the loss-rise guard backed off, per run (absent: none)
+            "backoff_steps": [list(r.get("backoff_steps") or ()) for r in rs],
             "runs": len(rs),
         }
         for ref in ("best", "median"):
@@ -373,7 +375,8 @@ def render_markdown(
             lines.append(f"| {w}{tag} | {s} | {s.n} |")
         lines += [
             "",
-            "| arm | final val loss | chosen warm-up (steps) | vs best grid | vs median grid | runs |",
+            "| arm | final val loss | chosen warm-up (steps; guard back-offs) | vs best grid "
+            "| vs median grid | runs |",
             "|---|---|---|---|---|---|",
         ]
         if t["best"] is not None:
@@ -386,7 +389,11 @@ def render_markdown(
                 continue
             e = t["arms"][arm]
             if arm.startswith("adaptive") or arm == "fstar":
-                ends = ", ".join("never" if x is None else str(x) for x in e["warmup_end_steps"])
+                ends = ", ".join(
+                    ("never" if x is None else str(x))
+                    + (f" (guard: {'/'.join(map(str, b))})" if b else "")
+                    for x, b in zip(e["warmup_end_steps"], e["backoff_steps"])
+                )
             else:  # a baseline has no loss-chosen warm-up
                 ends = "–"
             lines.append(

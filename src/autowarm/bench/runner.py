@@ -75,6 +75,8 @@ class _SchedulerRecord:
             "delta_star": getattr(sched, "delta_star", None),
             "fstar": getattr(sched, "target_loss", None),  # the f* in force (estimated if auto)
             "phase": getattr(sched, "phase", None),
+            # the updates at which the loss-rise guard backed the peak off (adaptive arms)
+            "backoff_steps": list(getattr(sched, "backoff_steps", ()) or ()),
             "optimizer_class": type(ctx.optimizer).__module__ + "." + type(ctx.optimizer).__name__,
             "optimizer_hparams": _plain(ctx.optimizer.defaults),
         }

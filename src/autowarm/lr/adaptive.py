@@ -404,6 +404,16 @@ class AdaptiveWarmup(LRScheduler):
         return self.schedule.value(self._state)
 
     @property
+    def backoff_steps(self) -> tuple[int, ...]:
+        """The updates at which the loss-rise guard lowered the peak (empty when it never did)."""
+        return tuple(self._state.backoff_steps)
+
+    @property
+    def peak_cap(self) -> float:
+        """The loss-rise guard's cap on the multiplier (1 until it backs off)."""
+        return self._state.cap
+
+    @property
     def nonfinite_count(self) -> int:
         """Non-finite losses seen (each held the LR)."""
         return self._state.nonfinite
