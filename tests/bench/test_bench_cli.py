@@ -17,13 +17,15 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     assert main(argv) == 0
     results = sorted(p.name for p in (out / "results").glob("*.json"))
     assert results == [
+        "adamw__adaptive-auto__s0.json",
         "adamw__adaptive-faithful__s0.json",
-        "adamw__adaptive__s0.json",
         "adamw__grid-w0__s0.json",
         "adamw__grid-w3__s0.json",
     ]
-    r = json.loads((out / "results" / "adamw__adaptive__s0.json").read_text())
+    r = json.loads((out / "results" / "adamw__adaptive-auto__s0.json").read_text())
     assert len(r["train_loss"]) == len(r["lr_multiplier"]) == 12
+    assert r["target_loss"] is None and 0 < r["fstar"] < r["train_loss"][0]  # f* found online
+    assert r["backoff_steps"] == []
     assert r["lr_multiplier"][0] == pytest.approx(0.01)  # the first update runs at lr / div
     assert r["delta_star"] > 0 and r["final_val_loss"] > 0
     report = (out / "report.md").read_text()

@@ -42,7 +42,7 @@ def test_lr_factors_scale_the_lr_and_name_the_run(tmp_path):
     x2 = [s for s in specs if s.lr_factor == 2.0]
     assert {s.config.lr for s in x2} == {2 * bench.optimizers["adamw"].lr}
     assert "adamw__grid-w30-lrx2__s0" in {s.run_id for s in x2}
-    assert "adamw__adaptive-lrx0.5__s0" in {s.run_id for s in specs}
+    assert "adamw__adaptive-auto-lrx0.5__s0" in {s.run_id for s in specs}
     assert len({s.run_id for s in specs}) == len(specs) == 3 * len(base)
     for bad in ([], [0], [-1.0], [float("inf")], [True]):
         with pytest.raises(ValueError, match="lr_factors must be finite numbers > 0"):

@@ -100,7 +100,7 @@ def test_explicit_grid_and_grid_only(tmp_path):
     specs = plan(bench, tmp_path, optimizers=["lionar"], warmup_steps=[0], adaptive=False)
     assert [(s.arm, s.warmup_steps) for s in specs] == [("grid", 0)] * bench.seeds
     specs = plan(bench, tmp_path, optimizers=["adamw"], warmup_steps=[], seeds=1)
-    assert {s.arm for s in specs} == {"adaptive", "adaptive-faithful"}
+    assert {s.arm for s in specs} == {"adaptive-auto", "adaptive-faithful"}
     with pytest.raises(ValueError, match=r"warmup_steps must be integers in \[0, 600\)"):
         plan(bench, tmp_path, warmup_steps=[600])
     with pytest.raises(ValueError, match="nothing to run"):
@@ -134,8 +134,10 @@ def test_the_default_arm_is_the_library_default():
 
     defaults = AdaptiveWarmupSchedule(total_steps=1, target_loss=0.0, delta_star=1.0)
     for key, value in ADAPTIVE_MODES["adaptive"].items():
-        # outlier_filter=None means "on when the loss is smoothed": compare what it does
-        got = defaults.filters_outliers if key == "outlier_filter" else getattr(defaults, key)
+        # outlier_filter / guard = None mean "on when the loss is smoothed": compare what they do
+        got = {"outlier_filter": defaults.filters_outliers, "guard": defaults.guards}.get(
+            key, getattr(defaults, key)
+        )
         assert got == value, key
 
 

@@ -34,7 +34,15 @@ from pathlib import Path
 from autowarm.bench.stats import lr_sensitivity, paired_difference, summarize
 from autowarm.bench.store import RESULT_FIELDS, ResultStore
 
-ADAPTIVE_ARMS = ("adaptive-faithful", "adaptive-paper-ramp", "adaptive", "adaptive-calibrated")
+ADAPTIVE_ARMS = (
+    "adaptive-faithful",
+    "adaptive-paper-ramp",
+    "adaptive",
+    "adaptive-auto",
+    "adaptive-calibrated",
+)
+# The arm the others are compared with: the default mode with f* found online, else with f* given.
+DEFAULT_ARMS = ("adaptive-auto", "adaptive")
 
 
 def _by_seed(results: list[dict]) -> dict[int, float]:
@@ -76,11 +84,13 @@ def optimizer_table(results: list[dict]) -> dict:
             )
         out["arms"][arm] = entry
     # The default mode against every other adaptive mode (e.g. before/after a change), paired.
-    if "adaptive" in arms:
+    default = next((a for a in DEFAULT_ARMS if a in arms), None)
+    if default is not None:
+        out["default_arm"] = default
         out["default_vs"] = {
-            arm: paired_difference(_by_seed(arms["adaptive"]), _by_seed(rs))
+            arm: paired_difference(_by_seed(arms[default]), _by_seed(rs))
             for arm, rs in arms.items()
-            if arm != "adaptive"
+            if arm != default
         }
     out["seeds"] = sorted(seeds)
     return out
@@ -407,7 +417,7 @@ def render_markdown(
             if diffs:
                 lines += [
                     "",
-                    f"The default mode (`adaptive`) minus {what}, paired by seed: "
+                    f"The default mode (`{t['default_arm']}`) minus {what}, paired by seed: "
                     + "; ".join(f"{arm} {_fmt_diff(d)}" for arm, d in sorted(diffs.items()))
                     + ".",
                 ]
@@ -430,6 +440,7 @@ def _plot_losses_vs_warmup(tables: dict[str, dict], results, path: Path) -> None
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
     colors = {
         "adaptive": "tab:red",
+        "adaptive-auto": "tab:gray",
         "adaptive-faithful": "tab:green",
         "adaptive-calibrated": "tab:orange",
         "adaptive-paper-ramp": "tab:brown",

@@ -310,6 +310,7 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
         "warmup_end_step": final.get("warmup_end_step"),
         "delta_star": final.get("delta_star"),
         "fstar": final.get("fstar"),
+        "backoff_steps": final.get("backoff_steps"),
         "optimizer_class": final.get("optimizer_class"),
         "optimizer_hparams": final.get("optimizer_hparams"),
         "steps": steps,

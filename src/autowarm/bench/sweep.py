@@ -24,7 +24,9 @@ from autowarm.bench.presets import BenchPreset, OptimizerSetup
 # The adaptive modes (name -> the AdaptiveConfig fields each sets, spelled out in full so a stored
 # result names its exact schedule) are defined with the configuration: autowarm.adaptive.MODES.
 ADAPTIVE_MODES: dict[str, dict[str, object]] = MODES
-DEFAULT_MODES = ("adaptive-faithful", "adaptive")  # the adaptive arms run unless told otherwise
+# The adaptive arms run unless told otherwise: the paper's rules, and autowarm's default mode with
+# f* found online (no input but the peak LR, div_factor and the run's length).
+DEFAULT_MODES = ("adaptive-faithful", "adaptive-auto")
 
 
 # Warm-up-free and learning-rate-free baselines (``--baselines``), compared with the AdamW arms:
