@@ -1,26 +1,15 @@
 """The adaptive warm-up as a user drives it from the command line: bad input is one line, exit 2."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from autowarm_cli import run_autowarm
 
 from autowarm.train import RunConfig
 
 
 def cli(*args, cwd):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "autowarm", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_autowarm(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -10,33 +10,17 @@ import time
 from pathlib import Path
 
 import pytest
+from autowarm_cli import cli_env, one_line_error, run_autowarm
 
 from autowarm.bench import plan, preset
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "autowarm", *args],
-        capture_output=True, text=True, env=_env(), timeout=timeout, check=False,
-    )  # fmt: skip
+    return run_autowarm(*args, timeout=timeout)
 
 
 def _one_line_error(res: subprocess.CompletedProcess, *needles: str) -> str:
-    assert res.returncode == 2, res.stderr
-    assert "Traceback" not in res.stderr + res.stdout
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+    return one_line_error(res, *needles)
 
 
 @pytest.mark.parametrize("option", ["--seeds", "--steps", "--jobs", "--threads"])
@@ -108,7 +92,7 @@ def test_ctrl_c_saves_finished_runs_starts_no_more_and_says_how_to_resume(tmp_pa
     argv = ["bench", "--preset", "tiny", "--optimizers", "adamw", "--warmup-steps", "0,1,2",
             "--no-adaptive", "--steps", "24", "--jobs", "1", "--no-progress", "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autowarm", *argv], env=_env(), text=True,
+        [sys.executable, "-m", "autowarm", *argv], env=cli_env(), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     first = out / "results" / "adamw__grid-w0__s0.json"

@@ -2,13 +2,11 @@
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from autowarm_cli import run_autowarm
 
 from autowarm.cli import build_parser
 from autowarm.cli.train import config_from_args
@@ -18,16 +16,7 @@ TEXT = Path(__file__).resolve().parents[1] / "assets" / "text"
 
 
 def cli(*args, cwd):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "autowarm", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_autowarm(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ and that no ``Traceback`` appears anywhere.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
+from autowarm_cli import one_line_error, run_autowarm
 
 TRAIN = ["train", "--model", "tiny", "--optimizer", "adamw", "--lr", "1e-3", "--steps", "10"]
 
@@ -50,26 +49,12 @@ CASES = [
 
 
 def run_cli(args: list[str], tmp_path, env_extra: dict | None = None):
-    env = {k: v for k, v in os.environ.items() if k != "AUTOWARM_DEBUG"}
-    env.update(env_extra or {})
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    return subprocess.run(
-        [sys.executable, "-m", "autowarm", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=tmp_path,
-    )
+    return run_autowarm(*argv, cwd=tmp_path, env_extra=env_extra)
 
 
 def assert_one_line_error(proc, verb: str, needle: str) -> None:
-    lines = proc.stderr.splitlines()
-    assert proc.returncode == 2, proc.stderr
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith(f"autowarm {verb}: error: "), lines[0]
-    assert needle in lines[0], lines[0]
-    assert "Traceback" not in proc.stderr + proc.stdout
+    one_line_error(proc, needle, verb=verb)
 
 
 @pytest.mark.slow
