@@ -51,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     config = AdaptiveConfig(total_steps=1, target_loss=0.0, guard=True, outlier_filter=True)
     t0 = time.perf_counter()
-    runs = []
+    runs, seen = [], set()
     for name, losses, final in curves(args.paths):
+        if name in seen:  # the same run copied into two result directories
+            continue
+        seen.add(name)
         runs.append({"run": name, "final_val_loss": final, "backoff_steps": replay(losses, config)})
     fired = [r for r in runs if r["backoff_steps"]]
     for r in fired:
