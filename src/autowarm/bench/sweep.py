@@ -115,7 +115,7 @@ class SweepOptions:
     >>> from autowarm.bench.presets import preset
     >>> opts = SweepOptions.resolve(preset("tiny"), optimizers=["adamw"], lr_factors=[1, 2])
     >>> opts.seeds, opts.steps, opts.grid, opts.modes, opts.lr_factors
-    (1, 12, (0, 3), ('adaptive-faithful', 'adaptive'), (1.0, 2.0))
+    (1, 12, (0, 3), ('adaptive-faithful', 'adaptive-auto'), (1.0, 2.0))
     """
 
     optimizers: tuple[str, ...]  # the preset's optimizer names to run
