@@ -417,35 +417,23 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
 #   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
 # "adaptive-auto": the default mode with f* estimated online (target_loss="auto"): no f* to set.
+# The smoothed modes name the outlier filter and the guard (on by default since 2026-11-29/30)
+# so that a stored result from before them, whose spec lacks them, reads as another schedule to
+# the result store. The variants change a value in place or add a key at the end, so every mode
+# keeps the key order its stored specs were written in.
+_SMOOTHED: dict[str, object] = {
+    "smoothing": 0.9,
+    "patience": 1,
+    "monotone": False,
+    "outlier_filter": True,
+    "guard": True,
+    "ramp": "linear",
+}
 MODES: dict[str, dict[str, object]] = {
     "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
-    # The smoothed modes name the outlier filter (on by default since 2026-11-29) so that a stored
-    # result from before it, whose spec lacks it, reads as another schedule to the result store.
-    "adaptive": {
-        "smoothing": 0.9,
-        "patience": 1,
-        "monotone": False,
-        "outlier_filter": True,
-        "guard": True,
-        "ramp": "linear",
-    },
-    "adaptive-paper-ramp": {
-        "smoothing": 0.9,
-        "patience": 1,
-        "monotone": False,
-        "outlier_filter": True,
-        "guard": True,
-        "ramp": "paper",
-    },
-    "adaptive-auto": {
-        "smoothing": 0.9,
-        "patience": 1,
-        "monotone": False,
-        "outlier_filter": True,
-        "guard": True,
-        "ramp": "linear",
-        "target_loss": AUTO,
-    },
+    "adaptive": dict(_SMOOTHED),
+    "adaptive-paper-ramp": {**_SMOOTHED, "ramp": "paper"},
+    "adaptive-auto": {**_SMOOTHED, "target_loss": AUTO},
 }
 
 __all__ = [
