@@ -4,35 +4,25 @@ and on every micro-batch; the once-per-optimizer-step guard keeps the LR right (
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 pytest.importorskip("accelerate")
 
-from autowarm import AdaptiveWarmup
 
 sys.path.insert(0, str(Path(__file__).parent))
 from accelerate_worker import run
+from integration_helpers import plain_loop_lrs, run_two_ranks
 
 
 def reference_lrs(step_losses, steps):
     """A plain loop fed the mean loss of each update (over micro-batches and ranks)."""
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=0.4)
-    sched = AdaptiveWarmup(
-        opt, total_steps=steps, target_loss=0.0, delta_star=4.0, div_factor=10.0, smoothing=0.0
-    )
-    lrs = []
-    for loss in step_losses:
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step(loss)
-    return lrs, sched
+    return plain_loop_lrs(
+        step_losses, lr=0.4, total_steps=steps,
+        target_loss=0.0, delta_star=4.0, div_factor=10.0, smoothing=0.0,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -57,15 +47,7 @@ def test_accumulation_counts_updates_and_uses_the_mean_loss(tmp_path, fresh_acce
 
 @pytest.mark.slow
 def test_two_processes_step_the_scheduler_twice_per_update(tmp_path):
-    worker = Path(__file__).with_name("accelerate_worker.py")
-    cmd = [
-        # --standalone: torchrun picks a free port itself and keeps it bound
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        str(worker), str(tmp_path),
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_two_ranks("accelerate_worker.py", tmp_path)
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2
     assert r0["losses"] != r1["losses"]  # each rank trained on its own shard

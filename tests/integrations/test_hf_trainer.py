@@ -8,6 +8,8 @@ import torch
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
+from integration_helpers import plain_loop_lrs, run_two_ranks  # noqa: E402
+
 from autowarm import AdaptiveWarmup, FixedSchedule  # noqa: E402
 from autowarm.integrations.transformers import (  # noqa: E402
     AdaptiveWarmupCallback,
@@ -91,15 +93,7 @@ def run(tmp_path, steps, model=None, resume=None, dataset=None, **kw):
 
 def reference_lrs(losses, lr, total):
     """A plain loop: AdaptiveWarmup stepped with the Trainer's logged step losses."""
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=lr)
-    sched = AdaptiveWarmup(opt, total_steps=total, **WARMUP)
-    lrs = []
-    for loss in losses:
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step(loss)
-    return lrs, sched
+    return plain_loop_lrs(losses, lr=lr, total_steps=total, **WARMUP)
 
 
 STEPS = 12
@@ -233,20 +227,7 @@ def test_a_loss_computed_outside_the_model_is_refused(tmp_path):
 def test_ddp_two_ranks_use_the_global_mean_loss(tmp_path):
     """2 gloo ranks, average_tokens_across_devices (the default): both ranks apply the LR that a
     plain loop fed the Trainer's logged loss (the mean over all tokens of both ranks) gives."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    worker = Path(__file__).with_name("hf_ddp_worker.py")
-    cmd = [
-        # --standalone: torchrun picks a free port itself and keeps it bound
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        str(worker), str(tmp_path),
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_two_ranks("hf_ddp_worker.py", tmp_path)
     import json
 
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))

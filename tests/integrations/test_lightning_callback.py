@@ -7,7 +7,8 @@ import torch
 
 L = pytest.importorskip("lightning.pytorch")
 
-from autowarm import AdaptiveWarmup  # noqa: E402
+from integration_helpers import plain_loop_lrs  # noqa: E402
+
 from autowarm.integrations.lightning import AdaptiveWarmupCallback, configure  # noqa: E402
 
 WARMUP = dict(target_loss=0.0, delta_star=2.0, div_factor=10.0, smoothing=0.0)
@@ -73,15 +74,7 @@ def fit(tmp_path, module=None, ckpt_path=None, callbacks=()):
 
 
 def reference_lrs(step_losses):
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=0.3)
-    sched = AdaptiveWarmup(opt, total_steps=STEPS, **WARMUP)
-    lrs = []
-    for loss in step_losses:
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step(loss)
-    return lrs, sched
+    return plain_loop_lrs(step_losses, lr=0.3, total_steps=STEPS, **WARMUP)
 
 
 @pytest.fixture(scope="module")
