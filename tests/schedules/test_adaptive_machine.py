@@ -253,7 +253,7 @@ def test_multiplier_always_finite_in_unit_interval(losses, smoothing, monotone, 
         ({"delta_star": None, "k_constants": (1.0, 1.0)}, "k_constants"),
         ({"delta_star": None, "k_constants": (-1.0, 1.0, 1.0)}, "k_constants"),
         ({"cooldown_steps": 0}, "cooldown_steps"),
-        ({"ramp": "cosine"}, "ramp must be one of 'paper', 'linear'; got 'cosine'"),
+        ({"ramp": "cosine"}, "ramp must be one of 'paper', 'linear', 'progress'; got 'cosine'"),
     ],
 )
 def test_bad_config(kwargs, match):

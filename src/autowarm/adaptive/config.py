@@ -19,12 +19,14 @@ from autowarm.schedules import _validate as v
 from autowarm.schedules.presets import DECAY_SHAPES
 
 MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
-RAMPS = ("paper", "linear")  # the warm-up multiplier as a function of the gap
+RAMPS = ("paper", "linear", "progress")  # the warm-up multiplier: of the gap, or closed loop
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
 AUTO = "auto"  # target_loss="auto": f* estimated online from the run's losses
 TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
 _AUTO_FIELDS = ("fstar_margin", "fstar_provisional_frac")
+# The closed loop's options, only used (and compared on resume) with ramp="progress".
+_PROGRESS_FIELDS = ("progress_rate", "progress_growth", "progress_max_frac")
 
 # Fields that only say how the torch adapter reads losses, not what the schedule is: a resumed
 # run may change them.
@@ -82,7 +84,8 @@ class AdaptiveConfig:
     # Measured (K0, K1, K2) of K(D) = K0 + K1 D + K2 D^2 (K0, K2 > 0): the warm-up is then
     # eta(D) / eta(D*) with D* = sqrt(K0 / K2); delta_star, kappa and ramp are ignored.
     k_constants: tuple[float, float, float] | None = None
-    # The warm-up multiplier between D0 and D*: "linear" in the gap, or the paper's closed form.
+    # The warm-up multiplier between D0 and D*: "linear" in the gap, or the paper's closed form;
+    # or "progress": a closed loop on the loss's progress that ignores f* and D* (see below).
     ramp: str = "linear"
     # Torch adapter: read (and all-reduce) the losses every sync_every updates in one batch (>= 1).
     sync_every: int = 1
@@ -112,6 +115,13 @@ class AdaptiveConfig:
     # A single loss held back as an upward outlier (the outlier filter's test) that lies more
     # than guard_spike (relative) above the recent losses backs off too (> 0): a loss spike.
     guard_spike: float = 0.2
+    # ramp="progress": the multiplier holds while the smoothed loss fell by at least
+    # progress_rate (relative) over the last smoothing horizon (1/(1 - smoothing) updates), and
+    # otherwise grows by progress_growth per horizon (> 1); the warm-up ends when it reaches the
+    # peak, or at progress_max_frac x total_steps (in (0, 1]) with the decay from where it stands.
+    progress_rate: float = 0.02
+    progress_growth: float = 3.0
+    progress_max_frac: float = 0.5
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -161,6 +171,14 @@ class AdaptiveConfig:
         v.real(
             "guard_backoff", self.guard_backoff, low=0.0, high=1.0, low_open=True, high_open=True
         )
+        v.real("progress_rate", self.progress_rate, low=0.0, low_open=True)
+        v.real("progress_growth", self.progress_growth, low=1.0, low_open=True)
+        v.real("progress_max_frac", self.progress_max_frac, low=0.0, high=1.0, low_open=True)
+        if self.ramp == "progress" and self.smoothing == 0:
+            raise ValueError(
+                "ramp='progress' measures the loss's progress over one smoothing horizon and needs "
+                "smoothing > 0 (e.g. 0.9); got smoothing=0"
+            )
         v.steps("outlier_window", self.outlier_window, minimum=MIN_HISTORY)
         v.steps("outlier_persist", self.outlier_persist, minimum=2)
         if self.decay == "exponential" and self.final_lr_factor <= 0:
@@ -233,6 +251,9 @@ class AdaptiveConfig:
         out = {k: x for k, x in self.to_dict().items() if k not in _IO_FIELDS}
         if not self.is_auto:
             for k in _AUTO_FIELDS:
+                out.pop(k)
+        if self.ramp != "progress" or self.k_constants is not None:
+            for k in _PROGRESS_FIELDS:
                 out.pop(k)
         if self.k_constants is not None:
             for k in ("delta_star", "kappa", "sigma_f", "ramp"):
@@ -417,6 +438,8 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
 #   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
 # "adaptive-auto": the default mode with f* estimated online (target_loss="auto"): no f* to set.
+# "adaptive-progress": the smoothed mode with the closed-loop ramp (ramp="progress"), which uses
+#   neither f* nor D*: the LR rises only while the loss stops falling fast enough (experimental).
 # The smoothed modes name the outlier filter and the guard (on by default since 2026-11-29/30)
 # so that a stored result from before them, whose spec lacks them, reads as another schedule to
 # the result store. The variants change a value in place or add a key at the end, so every mode
@@ -434,6 +457,7 @@ MODES: dict[str, dict[str, object]] = {
     "adaptive": dict(_SMOOTHED),
     "adaptive-paper-ramp": {**_SMOOTHED, "ramp": "paper"},
     "adaptive-auto": {**_SMOOTHED, "target_loss": AUTO},
+    "adaptive-progress": {**_SMOOTHED, "ramp": "progress", "target_loss": AUTO},
 }
 
 __all__ = [

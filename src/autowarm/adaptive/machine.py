@@ -290,6 +290,8 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         self._guard(state, smoothed, changes)
         if state.phase == "decay":
             return dataclasses.replace(state, **changes)
+        if self.ramp == "progress" and self.k_constants is None:
+            return dataclasses.replace(state, **self._progress(state, smoothed, changes))
         d0, ds = state.d0, state.delta_star
         if ds is None and self.is_auto:  # f* is below the first loss by construction
             d0, ds, warned = self._auto_gaps(smoothed - state.fstar, state.fstar, state)
@@ -316,6 +318,40 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             if state.estimator is not None:  # f* is no longer used: stop revising it
                 changes["estimator"] = {**state.estimator, "frozen": True}
         return dataclasses.replace(state, **changes)
+
+    def _progress(
+        self, state: AdaptiveState, smoothed: float, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The closed-loop warm-up (``ramp="progress"``): the changes of one accepted loss.
+
+        Over the last smoothing horizon ``h = 1/(1 - smoothing)`` updates the smoothed loss fell
+        by the relative amount ``r = (S[t-h] - S[t]) / |S[t-h]|``. While ``r >= progress_rate``
+        the LR in force is doing its work and the multiplier holds; otherwise it grows by
+        ``progress_growth ** (1/h)`` per update (``progress_growth`` per horizon). The warm-up
+        ends when the multiplier reaches the peak, or at ``progress_max_frac x total_steps`` with
+        the decay scaled to start where the multiplier stands (the cap). f* and D* are not used.
+        """
+        h = self.horizon
+        hist = (*state.progress_hist, smoothed)[-(h + 1) :]
+        m = state.multiplier
+        if len(hist) > h:
+            ref = hist[0]
+            if ref - smoothed < self.progress_rate * max(abs(ref), 1e-12):
+                m = m * self.progress_growth ** (1.0 / h)
+        cap = changes.get("cap", state.cap)
+        m = min(m, 1.0, cap)
+        changes.update(progress_hist=hist, multiplier=m)
+        if m >= 1.0 or state.step >= self.progress_max_frac * self.total_steps:
+            # the decay runs from the multiplier in force (the cap scales it)
+            changes.update(phase="decay", warmup_end_step=state.step, multiplier=1.0, cap=m)
+            if state.estimator is not None:
+                changes["estimator"] = {**state.estimator, "frozen": True}
+        return changes
+
+    @property
+    def horizon(self) -> int:
+        """The smoothed loss's time constant ``1/(1 - smoothing)`` in updates (at least 1)."""
+        return max(1, round(1.0 / (1.0 - self.smoothing)))
 
     def _guard(self, state: AdaptiveState, smoothed: float, changes: dict[str, Any]) -> None:
         """The loss-rise guard: back the peak off when the smoothed loss climbs (into ``changes``).
@@ -359,8 +395,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
     def _waiting(self, state: AdaptiveState) -> bool:
         """Whether the last back-off is less than one smoothing horizon ago."""
-        horizon = max(1, round(1.0 / (1.0 - self.smoothing)))  # the EMA's time constant
-        return bool(state.backoff_steps) and state.step - state.backoff_steps[-1] < horizon
+        return bool(state.backoff_steps) and state.step - state.backoff_steps[-1] < self.horizon
 
     def _backoff(self, state: AdaptiveState) -> dict[str, Any]:
         """The state changes of one back-off: the new cap and its step (none at the floor)."""

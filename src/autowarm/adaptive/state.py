@@ -51,6 +51,8 @@ class AdaptiveState:
     guard_min: float | None = None
     # ... and the updates at which it backed off.
     backoff_steps: tuple[int, ...] = ()
+    # ramp="progress": the smoothed losses of the last smoothing horizon (oldest first).
+    progress_hist: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values by field name (tuples become lists, the estimator's state is copied)."""
