@@ -115,10 +115,11 @@ class AdaptiveConfig:
     # A single loss held back as an upward outlier (the outlier filter's test) that lies more
     # than guard_spike (relative) above the recent losses backs off too (> 0): a loss spike.
     guard_spike: float = 0.2
-    # ramp="progress": the multiplier holds while the smoothed loss fell by at least
-    # progress_rate (relative) over the last smoothing horizon (1/(1 - smoothing) updates), and
-    # otherwise grows by progress_growth per horizon (> 1); the warm-up ends when it reaches the
-    # peak, or at progress_max_frac x total_steps (in (0, 1]) with the decay from where it stands.
+    # ramp="progress": the multiplier grows by progress_growth per smoothing horizon (> 1;
+    # 1/(1 - smoothing) updates) while the smoothed loss falls by at least progress_rate
+    # (relative) per horizon, and at half that rate (in log scale) while it stalls; the warm-up
+    # ends when it reaches the peak, or at progress_max_frac x total_steps (in (0, 1]) with the
+    # decay from where the multiplier stands.
     progress_rate: float = 0.02
     progress_growth: float = 3.0
     progress_max_frac: float = 0.5
@@ -439,7 +440,7 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 #   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
 # "adaptive-auto": the default mode with f* estimated online (target_loss="auto"): no f* to set.
 # "adaptive-progress": the smoothed mode with the closed-loop ramp (ramp="progress"), which uses
-#   neither f* nor D*: the LR rises only while the loss stops falling fast enough (experimental).
+#   neither f* nor D*: the LR rises while the loss falls and slows down on a plateau (experimental).
 # The smoothed modes name the outlier filter and the guard (on by default since 2026-11-29/30)
 # so that a stored result from before them, whose spec lacks them, reads as another schedule to
 # the result store. The variants change a value in place or add a key at the end, so every mode

@@ -326,18 +326,20 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
         Over the last smoothing horizon ``h = 1/(1 - smoothing)`` updates the smoothed loss fell
         by the relative amount ``r = (S[t-h] - S[t]) / |S[t-h]|``. While ``r >= progress_rate``
-        the LR in force is doing its work and the multiplier holds; otherwise it grows by
-        ``progress_growth ** (1/h)`` per update (``progress_growth`` per horizon). The warm-up
-        ends when the multiplier reaches the peak, or at ``progress_max_frac x total_steps`` with
-        the decay scaled to start where the multiplier stands (the cap). f* and D* are not used.
+        the LR in force works and the multiplier grows by ``progress_growth`` per horizon
+        (``progress_growth ** (1/h)`` per update); while the loss stalls (``r`` below it) the
+        multiplier grows at half that rate in log scale, so a plateau is crossed at a lower LR
+        without holding the LR where it cannot leave the plateau. The warm-up ends when the
+        multiplier reaches the peak, or at ``progress_max_frac x total_steps`` with the decay
+        scaled to start where the multiplier stands (the cap). f* and D* are not used.
         """
         h = self.horizon
         hist = (*state.progress_hist, smoothed)[-(h + 1) :]
         m = state.multiplier
         if len(hist) > h:
             ref = hist[0]
-            if ref - smoothed < self.progress_rate * max(abs(ref), 1e-12):
-                m = m * self.progress_growth ** (1.0 / h)
+            falling = ref - smoothed >= self.progress_rate * max(abs(ref), 1e-12)
+            m = m * self.progress_growth ** ((1.0 if falling else 0.5) / h)
         cap = changes.get("cap", state.cap)
         m = min(m, 1.0, cap)
         changes.update(progress_hist=hist, multiplier=m)
