@@ -137,3 +137,38 @@ def test_bad_config_is_one_line(kw, message):
     with pytest.raises(ValueError, match=message) as err:
         AdaptiveConfig(total_steps=10, target_loss=1.0, ramp="progress", **kw)
     assert "\n" not in str(err.value)
+
+
+def test_the_torch_adapter_runs_the_closed_loop_and_resumes_exactly():
+    import torch
+
+    import autowarm
+
+    losses = [6.0 * 0.97**k + 0.02 * math.sin(3 * k) for k in range(40)]
+
+    def drive(start=None, stop=len(losses)):
+        p = torch.nn.Parameter(torch.zeros(2))
+        opt = torch.optim.SGD([p], lr=0.5)
+        sched = autowarm.AdaptiveWarmup(
+            opt, total_steps=40, target_loss="auto", kappa=1.0, div_factor=20.0, ramp="progress"
+        )
+        if start is not None:
+            sched.load_state_dict(start[1])
+        lrs = []
+        first = 0 if start is None else start[0]
+        for k in range(first, stop):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step(losses[k])
+        return lrs, sched
+
+    ref, sched = drive()
+    m = AdaptiveWarmupSchedule(
+        total_steps=40, target_loss="auto", kappa=1.0, div_factor=20.0, ramp="progress"
+    )
+    expected, _ = run(m, losses)
+    assert ref == pytest.approx([0.5 * v for v in expected])
+    assert sched.warmup_end_step is not None
+    head, mid = drive(stop=17)
+    tail, _ = drive(start=(17, mid.state_dict()))
+    assert head + tail == ref
