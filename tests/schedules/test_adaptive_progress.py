@@ -172,3 +172,24 @@ def test_the_torch_adapter_runs_the_closed_loop_and_resumes_exactly():
     head, mid = drive(stop=17)
     tail, _ = drive(start=(17, mid.state_dict()))
     assert head + tail == ref
+
+
+def test_the_adapter_does_not_warn_of_a_long_warm_up_since_the_loop_ends_it_itself():
+    import warnings
+
+    import torch
+
+    import autowarm
+
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=0.5)
+    sched = autowarm.AdaptiveWarmup(
+        opt, total_steps=41, target_loss="auto", kappa=1.0, div_factor=20.0, ramp="progress",
+        progress_growth=1.01,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k in range(41):
+            opt.step()
+            sched.step(5.0)
+    assert sched.warmup_end_step == 21  # progress_max_frac 0.5 x 41 updates, rounded up

@@ -290,7 +290,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         self._guard(state, smoothed, changes)
         if state.phase == "decay":
             return dataclasses.replace(state, **changes)
-        if self.ramp == "progress" and self.k_constants is None:
+        if self.closed_loop:
             return dataclasses.replace(state, **self._progress(state, smoothed, changes))
         d0, ds = state.d0, state.delta_star
         if ds is None and self.is_auto:  # f* is below the first loss by construction
@@ -349,6 +349,11 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             if state.estimator is not None:
                 changes["estimator"] = {**state.estimator, "frozen": True}
         return changes
+
+    @property
+    def closed_loop(self) -> bool:
+        """Whether the warm-up is the closed loop of ``ramp="progress"`` (no f*, no D*)."""
+        return self.ramp == "progress" and self.k_constants is None
 
     @property
     def horizon(self) -> int:

@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-adaptive", action="store_true", help="run the grid arms only")
     p.add_argument(
         "--adaptive-modes",
-        help="comma-separated adaptive arms (default: adaptive-faithful,adaptive; also "
-        "adaptive-paper-ramp)",
+        help="comma-separated adaptive arms (default: adaptive-faithful,adaptive-auto; also "
+        "adaptive, adaptive-paper-ramp, adaptive-progress)",
     )
     p.add_argument(
         "--calibration",
