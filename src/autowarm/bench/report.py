@@ -268,31 +268,59 @@ def _lr_section(opt: str, lt: dict) -> list[str]:
 
 
 def _plot_losses_vs_lr(lr_tables: dict[str, dict], path: Path) -> None:
-    """Final loss against peak LR (log x): one line per warm-up length and per other arm."""
+    """Final loss against peak LR (log x): one line per warm-up length and per other arm.
+
+    Each arm keeps its colour in every panel (the grid in a sequential map by warm-up length,
+    the other arms in distinct colours); the x ticks are the LRs run, labelled with their factor
+    of the preset LR; the initial loss is drawn (and the y range reaches it) only in a panel where
+    a run diverged, so that the differences between arms stay readable.
+    """
     from autowarm._plot import pyplot
 
     plt = pyplot()
+    arms = sorted({a for lt in lr_tables.values() for a in lt["cells"]}, key=_arm_order)
+    grid = [a for a in arms if a.startswith("grid")]
+    other = [a for a in arms if not a.startswith("grid")]
+    colours = {a: plt.cm.viridis(0.9 * k / max(1, len(grid) - 1)) for k, a in enumerate(grid)}
+    colours.update({a: plt.cm.tab10(1 + k % 9) for k, a in enumerate(other)})
     n = len(lr_tables)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.6), squeeze=False)
     for ax, (opt, lt) in zip(axes[0], lr_tables.items()):
         l0 = lt["initial_loss"]
-        for arm, by_f in lt["cells"].items():
-            fs = [f for f in by_f if f in lt["lrs"]]
+        diverged = False
+        for arm in sorted(lt["cells"], key=_arm_order):
+            by_f = lt["cells"][arm]
+            fs = sorted(f for f in by_f if f in lt["lrs"])
             if not fs:
                 continue
             xs = [lt["lrs"][f] for f in fs]
             ys = [by_f[f].mean if by_f[f].n else l0 for f in fs]  # diverged: at L0
+            diverged = diverged or any(not by_f[f].n for f in fs)
             style = "o-" if arm.startswith("grid") else "s--"
-            ax.plot(xs, ys, style, lw=1.2, ms=4, label=arm)
-        ax.axhline(l0, color="grey", lw=0.8, ls=":")
+            ax.plot(xs, ys, style, lw=1.2, ms=4, label=arm, color=colours[arm])
+        title = opt
+        if diverged:
+            ax.axhline(l0, color="grey", lw=0.8, ls=":")
+            title += " (dotted: initial loss; diverged runs plotted there)"
         ax.set_xscale("log")
-        ax.set_title(f"{opt} (dotted: initial loss; diverged runs plotted there)", fontsize=8)
-        ax.set_xlabel("peak LR")
+        ticks = sorted(lt["lrs"].items(), key=lambda kv: kv[1])
+        ax.set_xticks([lr for _, lr in ticks])
+        ax.set_xticklabels([f"{lr:.2g}\n{f:g}x" for f, lr in ticks], fontsize=7)
+        ax.minorticks_off()
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("peak LR (factor of the preset LR)", fontsize=8)
         ax.set_ylabel("final val loss")
         ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def _arm_order(arm: str) -> tuple:
+    """Grid arms by warm-up length first, then the other arms by name."""
+    if arm.startswith("grid w="):
+        return (0, int(arm[len("grid w="):]), arm)
+    return (1, 0, arm)
 
 
 def arm_settings(results: list[dict]) -> list[dict]:
