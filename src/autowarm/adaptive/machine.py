@@ -16,6 +16,11 @@ gap is at or below ``D*`` but ``patience`` is not yet reached. When the (smoothe
 or below ``D*`` for ``patience`` observations the schedule switches, permanently, to a decay from
 the peak over the remaining ``total_steps`` (default cosine to ``1e-4`` of the peak, as the paper).
 
+A third ramp, ``ramp="progress"`` (experimental, opt-in), is a closed loop that uses neither f* nor
+D*: the multiplier grows by ``progress_growth`` per smoothing horizon while the smoothed loss falls
+by at least ``progress_rate`` per horizon, at half that rate (in log scale) while it stalls, and the
+warm-up ends at the peak or at ``progress_max_frac x total_steps`` (:meth:`_progress`).
+
 The machine is pure: a frozen, complete configuration (:class:`AdaptiveWarmupSchedule`, an
 :class:`~autowarm.adaptive.config.AdaptiveConfig` that knows where D* comes from) and an immutable
 state (:class:`~autowarm.adaptive.state.AdaptiveState`; the methods also take and return its
