@@ -42,7 +42,10 @@ def test_the_documented_simulate_command_works(curve):
             "--total-steps 10 is shorter than the loss",
         ),
         (("--delta-star", "abc"), "adaptive option delta_star must be a number or none; got 'abc'"),
-        (("--delta-star", "1.5", "--ramp", "cosine"), "ramp must be one of 'paper', 'linear', 'progress'"),
+        (
+            ("--delta-star", "1.5", "--ramp", "cosine"),
+            "ramp must be one of 'paper', 'linear', 'progress'",
+        ),
         (("--kappa", "-3"), "kappa must be"),
         (("--norm", "spectral", "--shapes", "64by3"), "--shapes must be MxN items"),
         (("--shapes", "64x3", "--delta-star", "1"), "--shapes needs --norm"),

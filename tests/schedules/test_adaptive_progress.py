@@ -1,5 +1,6 @@
-"""The closed-loop warm-up (ramp="progress"): the LR rises only while the loss stops falling."""
+"""The closed-loop warm-up (ramp="progress"): the LR grows while the loss falls, slower on a plateau."""
 
+import itertools
 import json
 import math
 
@@ -62,7 +63,7 @@ def test_the_threshold_is_relative_to_the_loss_over_one_horizon():
 
 
 def test_a_long_plateau_still_reaches_the_peak_before_the_latest_switch():
-    values, state = run(machine(total_steps=400, smoothing=0.9), [4.0] * 120)
+    _, state = run(machine(total_steps=400, smoothing=0.9), [4.0] * 120)
     # 10 updates of history, then sqrt(3) per horizon of 10: 1/div = 0.1 -> 1 in 42 updates.
     assert state.warmup_end_step == 52 and state.cap == 1.0
 
@@ -88,7 +89,7 @@ def test_the_multiplier_never_falls_in_the_warm_up_and_the_switch_comes_by_the_l
     values, state = run(m, ls)
     warm = values if state.phase == "warmup" else values[: state.warmup_end_step]
     assert all(0.1 - 1e-12 <= v <= 1.0 for v in values)
-    assert all(b >= a for a, b in zip(warm, warm[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(warm))
     if len(ls) > 40:
         assert state.phase == "decay" and state.warmup_end_step <= 40
 
@@ -146,7 +147,7 @@ def test_the_torch_adapter_runs_the_closed_loop_and_resumes_exactly():
 
     losses = [6.0 * 0.97**k + 0.02 * math.sin(3 * k) for k in range(40)]
 
-    def drive(start=None, stop=len(losses)):
+    def drive(start=None, stop=40):
         p = torch.nn.Parameter(torch.zeros(2))
         opt = torch.optim.SGD([p], lr=0.5)
         sched = autowarm.AdaptiveWarmup(
@@ -184,12 +185,17 @@ def test_the_adapter_does_not_warn_of_a_long_warm_up_since_the_loop_ends_it_itse
     p = torch.nn.Parameter(torch.zeros(2))
     opt = torch.optim.SGD([p], lr=0.5)
     sched = autowarm.AdaptiveWarmup(
-        opt, total_steps=41, target_loss="auto", kappa=1.0, div_factor=20.0, ramp="progress",
+        opt,
+        total_steps=41,
+        target_loss="auto",
+        kappa=1.0,
+        div_factor=20.0,
+        ramp="progress",
         progress_growth=1.01,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for k in range(41):
+        for _ in range(41):
             opt.step()
             sched.step(5.0)
     assert sched.warmup_end_step == 21  # progress_max_frac 0.5 x 41 updates, rounded up

@@ -319,7 +319,7 @@ def _plot_losses_vs_lr(lr_tables: dict[str, dict], path: Path) -> None:
 def _arm_order(arm: str) -> tuple:
     """Grid arms by warm-up length first, then the other arms by name."""
     if arm.startswith("grid w="):
-        return (0, int(arm[len("grid w="):]), arm)
+        return (0, int(arm[len("grid w=") :]), arm)
     return (1, 0, arm)
 
 

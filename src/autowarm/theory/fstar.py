@@ -316,15 +316,18 @@ class OnlineFstar:
     def _refit(self) -> None:
         s = self._state
         x, y = self._points()
-        mask = x > 0
+        with np.errstate(all="ignore"):
+            mask = np.isfinite(x) & np.isfinite(y) & (x > 0)
         x, y = x[mask], y[mask]
-        if x.size < self.min_fit_points or np.ptp(x) <= 0:
+        # the LR area at the end of the run (a run past total_steps ends where it is)
+        end = s["area"] + max(self.total_steps - s["step"], 0) * self.future_lr
+        if x.size < self.min_fit_points or not math.isfinite(end) or end <= 0:
+            return
+        if not np.ptp(x) > 0:  # no spread in the LR area: nothing to fit
             return
         s["fits"] += 1
         try:
-            pred, slope = _predict(
-                x, y, s["area"] + (self.total_steps - s["step"]) * self.future_lr
-            )
+            pred, slope = _predict(x, y, end)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
             s["failed"] += 1
             self._warn(f"the f* fit failed ({err}); keeping f* = {s['value']:.4g} ({s['source']})")
