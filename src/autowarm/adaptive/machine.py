@@ -319,10 +319,20 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         below = state.below + 1 if gap <= ds else 0
         changes.update(multiplier=m, below=below)
         if below >= self.patience:
-            changes.update(phase="decay", warmup_end_step=state.step, multiplier=1.0)
-            if state.estimator is not None:  # f* is no longer used: stop revising it
-                changes["estimator"] = {**state.estimator, "frozen": True}
+            changes.update(self._switch(state))
         return dataclasses.replace(state, **changes)
+
+    @staticmethod
+    def _switch(state: AdaptiveState) -> dict[str, Any]:
+        """The state changes of the switch to the decay, from the next update on."""
+        changes: dict[str, Any] = {
+            "phase": "decay",
+            "warmup_end_step": state.step,
+            "multiplier": 1.0,
+        }
+        if state.estimator is not None:  # f* is no longer used: stop revising it
+            changes["estimator"] = {**state.estimator, "frozen": True}
+        return changes
 
     def _progress(
         self, state: AdaptiveState, smoothed: float, changes: dict[str, Any]
@@ -350,9 +360,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         changes.update(progress_hist=hist, multiplier=m)
         if m >= 1.0 or state.step >= self.progress_max_frac * self.total_steps:
             # the decay runs from the multiplier in force (the cap scales it)
-            changes.update(phase="decay", warmup_end_step=state.step, multiplier=1.0, cap=m)
-            if state.estimator is not None:
-                changes["estimator"] = {**state.estimator, "frozen": True}
+            changes.update(self._switch(state), cap=m)
         return changes
 
     @property

@@ -316,14 +316,11 @@ class OnlineFstar:
     def _refit(self) -> None:
         s = self._state
         x, y = self._points()
-        with np.errstate(all="ignore"):
-            mask = np.isfinite(x) & np.isfinite(y) & (x > 0)
+        mask = np.isfinite(x) & np.isfinite(y) & (x > 0)
         x, y = x[mask], y[mask]
         # the LR area at the end of the run (a run past total_steps ends where it is)
         end = s["area"] + max(self.total_steps - s["step"], 0) * self.future_lr
-        if x.size < self.min_fit_points or not math.isfinite(end) or end <= 0:
-            return
-        if not np.ptp(x) > 0:  # no spread in the LR area: nothing to fit
+        if x.size < self.min_fit_points or not np.ptp(x) > 0 or not math.isfinite(end) or end <= 0:
             return
         s["fits"] += 1
         try:
