@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autowarm.adaptive import AdaptiveConfig, AdaptiveWarmupSchedule
+from autowarm.adaptive import AdaptiveConfig, AdaptiveState, AdaptiveWarmupSchedule
 from autowarm.adaptive.machine import GUARD_START
 
 
@@ -18,12 +18,9 @@ def machine(**kw):
 
 
 def run(m, losses):
-    state = m.initial_state()
-    values = []
-    for loss in losses:
-        values.append(m.value(state))
-        state = m.update(state, loss)
-    return values, state
+    """The multipliers the updates ran with, and the final state (typed)."""
+    out = m.simulate(losses)
+    return out["multiplier"], AdaptiveState.from_dict(out["state"])
 
 
 def test_guard_is_on_by_default_with_smoothing_and_off_in_the_papers_raw_mode():

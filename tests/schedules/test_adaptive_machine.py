@@ -20,12 +20,9 @@ def machine(**kw):
 
 
 def run(m, losses):
-    state = m.init()
-    mults = []
-    for loss in losses:
-        mults.append(m.value(state))
-        state = m.update(state, loss)
-    return mults, state
+    """The multipliers the updates ran with, and the final state (a dict)."""
+    out = m.simulate(losses)
+    return out["multiplier"], out["state"]
 
 
 def test_first_update_runs_at_one_over_div():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autowarm.adaptive import MODES, AdaptiveConfig, AdaptiveWarmupSchedule
+from autowarm.adaptive import MODES, AdaptiveConfig, AdaptiveState, AdaptiveWarmupSchedule
 
 
 def machine(**kw):
@@ -27,12 +27,9 @@ def machine(**kw):
 
 
 def run(m, losses):
-    state = m.initial_state()
-    values = []
-    for loss in losses:
-        values.append(m.value(state))
-        state = m.update(state, loss)
-    return values, state
+    """The multipliers the updates ran with, and the final state (typed)."""
+    out = m.simulate(losses)
+    return out["multiplier"], AdaptiveState.from_dict(out["state"])
 
 
 def test_a_falling_loss_grows_the_multiplier_by_the_growth_per_horizon_up_to_the_peak():
