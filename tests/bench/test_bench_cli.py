@@ -65,3 +65,19 @@ def test_bench_rejects_unknown_optimizer(tmp_path, capsys):
 def test_report_of_empty_dir_is_an_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no results" in capsys.readouterr().err
+
+
+def test_bench_div_factor_option_is_parsed_and_checked(tmp_path, capsys):
+    from autowarm.cli.bench import _div_factors
+
+    assert _div_factors(None) is None
+    assert _div_factors("3") == 3.0
+    assert _div_factors("lion=3, adamw=100") == {"lion": 3.0, "adamw": 100.0}
+    for bad in ("lion", "lion=x", "lion=3=4", "three"):
+        argv = ["bench", "--preset", "tiny", "--div-factor", bad, "--out", str(tmp_path)]
+        assert main(argv) == 2
+        assert "--div-factor takes one number or name=DIV pairs" in capsys.readouterr().err
+    argv = ["bench", "--preset", "tiny", "--optimizers", "adamw", "--div-factor", "lion=3",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 2
+    assert "div_factor given for 'lion'" in capsys.readouterr().err

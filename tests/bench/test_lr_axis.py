@@ -121,3 +121,40 @@ def test_stored_results_of_one_lr_render_as_before(tmp_path, lr_results):
             store.save(f"{r['arm']}-{r['warmup_steps']}-{r['seed']}", r)
     text = report(tmp_path, plots=False).read_text()
     assert "## adamw\n" in text and "over peak learning rates" not in text
+
+
+def test_div_factors_replace_the_warmup_start_of_one_optimizer(tmp_path):
+    from autowarm.adaptive import AdaptiveConfig
+    from autowarm.schedules.registry import from_spec
+
+    bench = preset("cpu")
+    base = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1)
+    specs = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1, div_factors={"lion": 3})
+    assert [s.run_id for s in specs] == [s.run_id for s in base]
+    for new, old in zip(specs, base):
+        if new.optimizer == "adamw":
+            assert new.config == old.config  # the other optimizer is untouched
+            continue
+        assert "div_factor=3.0" in new.config.schedule and new.config.lr == old.config.lr
+        if new.arm == "grid":  # the fixed warm-up starts at lr / 3
+            start = from_spec(new.config.schedule, 600)(0)
+            assert start == pytest.approx(1 / 3 if new.warmup_steps else 1.0, rel=1e-4)
+        else:
+            cfg = AdaptiveConfig.from_spec(new.config.schedule, total_steps=600, target_loss=1.0)
+            assert cfg.div_factor == 3.0
+    # one number: every optimizer run
+    every = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1, div_factors=10)
+    assert all("div_factor=10.0" in s.config.schedule for s in every)
+
+
+@pytest.mark.parametrize(
+    ("divs", "match"),
+    [({"muon": 3}, "div_factor given for 'muon', which this benchmark does not run"),
+     ({"lion": 0.5}, r"div_factor of lion must be a finite number >= 1 .*got 0.5"),
+     ({"lion": float("inf")}, "div_factor of lion must be a finite number >= 1"),
+     ({"lion": True}, "div_factor of lion must be a finite number >= 1"),
+     ("3", "div_factor of adamw must be a finite number >= 1")],
+)  # fmt: skip
+def test_div_factors_bad_input(tmp_path, divs, match):
+    with pytest.raises(ValueError, match=match):
+        plan(preset("cpu"), tmp_path, optimizers=["adamw", "lion"], div_factors=divs)

@@ -12,6 +12,7 @@ arm, so arms are paired by seed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
@@ -130,6 +131,9 @@ class SweepOptions:
     threads: int = 1  # torch threads per run
     model: str = "cpu"  # model preset of every run
     data: object = None  # autowarm.train.DataConfig of every run; None = the default corpus
+    div_factors: tuple[
+        tuple[str, float], ...
+    ] = ()  # (optimizer, div_factor) replacing the preset's
 
     @property
     def fstar_sweep(self) -> bool:
@@ -156,6 +160,7 @@ class SweepOptions:
         threads: int = 1,
         model: str | None = None,
         data: object = None,
+        div_factors: float | dict[str, float] | None = None,
     ) -> SweepOptions:
         """Check the options of :func:`plan` against ``bench`` and fill in its defaults.
 
@@ -187,7 +192,14 @@ class SweepOptions:
             threads=threads,
             model=_model(bench, model),
             data=_data(bench, data),
+            div_factors=_div_factors(names, div_factors),
         )
+
+    def setup(self, bench: BenchPreset, name: str) -> OptimizerSetup:
+        """The preset's setup of optimizer ``name``, with its ``div_factor`` replaced if asked."""
+        setup = bench.optimizers[name]
+        div = dict(self.div_factors).get(name)
+        return setup if div is None else dataclasses.replace(setup, div_factor=div)
 
 
 def _is_count(value: object) -> bool:
@@ -299,6 +311,25 @@ def _lr_factors(lr_factors) -> tuple[float, ...]:
     return tuple(dict.fromkeys(round(float(f), 6) for f in factors))
 
 
+def _div_factors(names: tuple[str, ...], div_factors) -> tuple[tuple[str, float], ...]:
+    if div_factors is None:
+        return ()
+    if not isinstance(div_factors, dict):  # one number for every optimizer run
+        div_factors = dict.fromkeys(names, div_factors)
+    for name, div in div_factors.items():
+        if name not in names:
+            raise ValueError(
+                f"div_factor given for {name!r}, which this benchmark does not run; "
+                f"its optimizers: {', '.join(names)}"
+            )
+        if isinstance(div, bool) or not _finite_numbers([div]) or div < 1:
+            raise ValueError(
+                f"div_factor of {name} must be a finite number >= 1 (the warm-up starts at "
+                f"lr / div_factor); got {div!r}"
+            )
+    return tuple(sorted((name, float(div)) for name, div in div_factors.items()))
+
+
 def _model(bench: BenchPreset, model: str | None) -> str:
     if model is None:
         return bench.model
@@ -350,7 +381,10 @@ def plan(bench: BenchPreset, out: str | Path, **options) -> list[RunSpec]:
               seed, the others at AdamW's LR times each factor;
             - ``threads``: torch threads per run;
             - ``model``: a model preset replacing the benchmark preset's;
-            - ``data``: an :class:`autowarm.train.DataConfig` replacing the preset's data.
+            - ``data``: an :class:`autowarm.train.DataConfig` replacing the preset's data;
+            - ``div_factors``: optimizer -> ``div_factor`` replacing the preset's, or one number
+              for every optimizer run (the warm-up of the grid and the adaptive arms starts at
+              ``lr / div_factor``; a number >= 1).
     """
     return expand(bench, SweepOptions.resolve(bench, **options), out)
 
@@ -362,7 +396,7 @@ def expand(bench: BenchPreset, opts: SweepOptions, out: str | Path) -> list[RunS
     specs: list[RunSpec] = []
     for seed in range(opts.seeds):
         for name in opts.optimizers:
-            setup = bench.optimizers[name]
+            setup = opts.setup(bench, name)
             for factor in opts.lr_factors:
                 if opts.fstar_sweep:
                     arms = _fstar_arms(setup, opts.fstar_offsets)
@@ -385,7 +419,7 @@ def _baseline_runs(bench: BenchPreset, opts: SweepOptions, seed: int, root: Path
         return []
     from autowarm.optim import run_hyperparameters
 
-    ref = bench.optimizers[BASELINE_REFERENCE]
+    ref = opts.setup(bench, BASELINE_REFERENCE)
     out = []
     for name in opts.baselines:
         kind, has_lr = BASELINES[name]

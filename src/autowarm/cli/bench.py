@@ -62,6 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "each (default: 1; runs at other factors have lrx<factor> in their run id)",
     )
     p.add_argument(
+        "--div-factor",
+        help="the warm-up's start, lr / DIV, for the grid and the adaptive arms, replacing the "
+        "preset's: one number for every optimizer, or name=DIV pairs (e.g. lion=3,adamw=100)",
+    )
+    p.add_argument(
         "--baselines",
         help="comma-separated warm-up-free / LR-free optimizers run beside the AdamW arms: "
         "schedulefree-adamw, prodigy, dadapt-adam, radam (needs pip install "
@@ -119,6 +124,7 @@ def _run(args: argparse.Namespace, run_bench, opts: list | None, command: str) -
         adaptive_modes=_split(args.adaptive_modes, str.strip, "--adaptive-modes", "names"),
         calibrations=_calibrations(args.calibration),
         lr_factors=_split(args.lr_factors, float, "--lr-factors", "numbers"),
+        div_factors=_div_factors(args.div_factor),
         baselines=_split(args.baselines, str.strip, "--baselines", "names"),
         model=args.model,
         data=_data(args),
@@ -137,6 +143,22 @@ def _split(text: str | None, convert, option: str, what: str) -> list | None:
         return [convert(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
         raise ValueError(f"{option} takes comma-separated {what}; got {text!r}") from err
+
+
+def _div_factors(text: str | None) -> float | dict[str, float] | None:
+    """``--div-factor``: one number, or ``name=DIV`` pairs (``None`` when not given)."""
+    if text is None:
+        return None
+    hint = "one number or name=DIV pairs, e.g. 3 or lion=3,adamw=100"
+    try:
+        if "=" not in text:
+            return float(text)
+        pairs = [item.split("=") for item in text.split(",") if item.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError(text)
+        return {name.strip(): float(div) for name, div in pairs}
+    except ValueError as err:
+        raise ValueError(f"--div-factor takes {hint}; got {text!r}") from err
 
 
 def _data(args: argparse.Namespace):
