@@ -35,14 +35,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent / "results" / "lion_momentum"
 EVERY = 10  # updates between two probes (weight norms and update sizes)
-# arm -> (warm-up updates, div_factor or None for the preset's, beta2 or None for the preset's)
+# arm -> (warm-up updates, div_factor, beta2 or None for the preset's); the div_factor is given
+# explicitly, so the arms do not change with the preset's (w0's only sets the final LR)
 ARMS = {
-    "w0": (0, None, None),
-    "w30": (30, None, None),
+    "w0": (0, 100.0, None),
+    "w30": (30, 100.0, None),
     "w30-div10": (30, 10.0, None),
     "w30-div3": (30, 3.0, None),
-    "b09-w0": (0, None, 0.9),
-    "b09-w30": (30, None, 0.9),
+    "b09-w0": (0, 100.0, 0.9),
+    "b09-w30": (30, 100.0, 0.9),
 }
 KINDS = ("embed", "norm", "attn", "mlp")  # parameter-name substrings, first match wins
 
@@ -87,8 +88,9 @@ def plan(args: argparse.Namespace) -> dict[str, object]:
     configs = {}
     for arm in args.arms:
         w, div, beta2 = ARMS[arm]
-        setup_arm = setup if div is None else dataclasses.replace(setup, div_factor=div)
-        schedule = grid_schedule(w, setup_arm, bench.final_div_factor)
+        schedule = grid_schedule(
+            w, dataclasses.replace(setup, div_factor=div), bench.final_div_factor
+        )
         opt_args = dict(base.optimizer_args)
         if beta2 is not None:
             opt_args["betas"] = [opt_args.get("betas", (0.9, 0.99))[0], beta2]

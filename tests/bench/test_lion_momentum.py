@@ -34,7 +34,7 @@ def test_arms_vary_only_the_warmup_start_and_beta2(tmp_path):
     mod, args = _args(tmp_path)
     configs = mod.plan(args)
     grid = {s.warmup_steps: s.config for s in plan(preset("cpu"), tmp_path, optimizers=["lion"],
-            seeds=1, adaptive=False, lr_factors=[0.5])}  # fmt: skip
+            seeds=1, adaptive=False, lr_factors=[0.5], div_factors={"lion": 100})}  # fmt: skip
     assert configs["w0"].replace(out="") == grid[0].replace(out="")  # the bench's own grid runs
     assert configs["w30"].replace(out="") == grid[30].replace(out="")
     starts = {arm: from_spec(c.schedule, 600)(0) for arm, c in configs.items()}
