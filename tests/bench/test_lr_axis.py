@@ -129,22 +129,23 @@ def test_div_factors_replace_the_warmup_start_of_one_optimizer(tmp_path):
 
     bench = preset("cpu")
     base = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1)
-    specs = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1, div_factors={"lion": 3})
+    specs = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1, div_factors={"lion": 10})
     assert [s.run_id for s in specs] == [s.run_id for s in base]
     for new, old in zip(specs, base):
         if new.optimizer == "adamw":
             assert new.config == old.config  # the other optimizer is untouched
             continue
-        assert "div_factor=3.0" in new.config.schedule and new.config.lr == old.config.lr
-        if new.arm == "grid":  # the fixed warm-up starts at lr / 3
+        assert "div_factor=10.0" in new.config.schedule and new.config.lr == old.config.lr
+        assert new.config.schedule != old.config.schedule
+        if new.arm == "grid":  # the fixed warm-up starts at lr / 10
             start = from_spec(new.config.schedule, 600)(0)
-            assert start == pytest.approx(1 / 3 if new.warmup_steps else 1.0, rel=1e-4)
+            assert start == pytest.approx(0.1 if new.warmup_steps else 1.0, rel=1e-4)
         else:
             cfg = AdaptiveConfig.from_spec(new.config.schedule, total_steps=600, target_loss=1.0)
-            assert cfg.div_factor == 3.0
+            assert cfg.div_factor == 10.0
     # one number: every optimizer run
-    every = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1, div_factors=10)
-    assert all("div_factor=10.0" in s.config.schedule for s in every)
+    every = plan(bench, tmp_path, optimizers=["adamw", "lion"], seeds=1, div_factors=30)
+    assert all("div_factor=30.0" in s.config.schedule for s in every)
 
 
 @pytest.mark.parametrize(

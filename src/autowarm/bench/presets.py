@@ -79,7 +79,12 @@ _CPU_OPTIMIZERS = {
     "muon": OptimizerSetup(
         lr=1e-2, div_factor=100.0, target_loss=1.25, hparams={"ns_dtype": "float32"}
     ),
-    "lion": OptimizerSetup(lr=1e-3, div_factor=100.0, target_loss=1.45),
+    # Lion's warm-up starts at lr/3: from lr/100 (or lr/10) its slow momentum (beta2 0.99, ~100
+    # updates) fills with the initial gradient while the weights barely move, and at the peak
+    # drives them the same way for tens of updates; every warm-up then cost 0.38-0.47 nats on
+    # this model, whatever its length (docs/optimizers.md, benchmarks/lion_momentum.py). Results
+    # before 2026-11-30 used div 100: reproduce them with `autowarm bench --div-factor lion=100`.
+    "lion": OptimizerSetup(lr=1e-3, div_factor=3.0, target_loss=1.45),
     # normalized SGD moves every tensor by lr in Frobenius norm: 0.1 on 128-wide matrices is
     # about AdamW's 3e-3 per entry. div 5 as in the paper's normSGD scripts. f* 2.0 is an
     # estimate: its 300-update runs reached 2.5 (no 600-update run yet).
