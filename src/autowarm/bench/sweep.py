@@ -131,9 +131,8 @@ class SweepOptions:
     threads: int = 1  # torch threads per run
     model: str = "cpu"  # model preset of every run
     data: object = None  # autowarm.train.DataConfig of every run; None = the default corpus
-    div_factors: tuple[
-        tuple[str, float], ...
-    ] = ()  # (optimizer, div_factor) replacing the preset's
+    # (optimizer, div_factor) pairs replacing the preset's warm-up start lr / div_factor
+    div_factors: tuple[tuple[str, float], ...] = ()
 
     @property
     def fstar_sweep(self) -> bool:
