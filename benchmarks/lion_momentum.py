@@ -100,19 +100,15 @@ def plan(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _same(cfg, run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a finished run of ``cfg`` (its output path aside)."""
+    """Whether ``run_dir`` holds a finished run of ``cfg`` (as the bench store compares them)."""
+    from autowarm.bench.store import config_differences
+
     try:
         stored = json.loads((run_dir / "config.json").read_text())["config"]
         json.loads((run_dir / "final.json").read_text())
     except (OSError, ValueError, KeyError):
         return False
-    from autowarm.schedules.registry import parse_spec
-
-    want = json.loads(json.dumps(cfg.to_dict()))
-    for d in (stored, want):  # "div_factor=10" and "div_factor=10.0" are the same schedule
-        d["schedule"] = parse_spec(d["schedule"])
-        d.pop("out", None), d.pop("resume", None)
-    return stored == want
+    return not config_differences(stored, json.loads(json.dumps(cfg.to_dict())))
 
 
 def _train(item: tuple[str, object]) -> tuple[str, float]:

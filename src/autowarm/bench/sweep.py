@@ -321,7 +321,7 @@ def _div_factors(names: tuple[str, ...], div_factors) -> tuple[tuple[str, float]
                 f"div_factor given for {name!r}, which this benchmark does not run; "
                 f"its optimizers: {', '.join(names)}"
             )
-        if isinstance(div, bool) or not _finite_numbers([div]) or div < 1:
+        if not _finite_numbers([div]) or div < 1:  # bools are not numbers here
             raise ValueError(
                 f"div_factor of {name} must be a finite number >= 1 (the warm-up starts at "
                 f"lr / div_factor); got {div!r}"
