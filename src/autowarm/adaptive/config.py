@@ -123,6 +123,11 @@ class AdaptiveConfig:
     progress_rate: float = 0.02
     progress_growth: float = 3.0
     progress_max_frac: float = 0.5
+    # The latest switch of the gap ramps ("linear", "paper"): when the warm-up has not reached
+    # f* + D* by warmup_max_frac x total_steps (in (0, 1]), it ends there and the decay runs from
+    # the multiplier in force (like progress_max_frac of the closed loop). None: only at f* + D*
+    # (the paper's rule), which with f* below the loss the run reaches means no decay at all.
+    warmup_max_frac: float | None = None
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -175,6 +180,8 @@ class AdaptiveConfig:
         v.real("progress_rate", self.progress_rate, low=0.0, low_open=True)
         v.real("progress_growth", self.progress_growth, low=1.0, low_open=True)
         v.real("progress_max_frac", self.progress_max_frac, low=0.0, high=1.0, low_open=True)
+        if self.warmup_max_frac is not None:
+            v.real("warmup_max_frac", self.warmup_max_frac, low=0.0, high=1.0, low_open=True)
         if self.ramp == "progress" and self.smoothing == 0:
             raise ValueError(
                 "ramp='progress' measures the loss's progress over one smoothing horizon and needs "
@@ -459,6 +466,8 @@ MODES: dict[str, dict[str, object]] = {
     "adaptive-paper-ramp": {**_SMOOTHED, "ramp": "paper"},
     "adaptive-auto": {**_SMOOTHED, "target_loss": AUTO},
     "adaptive-progress": {**_SMOOTHED, "ramp": "progress", "target_loss": AUTO},
+    "adaptive-zero": {**_SMOOTHED, "ramp": "paper", "target_loss": 0.0, "warmup_max_frac": 0.5},
+    "adaptive-zero-linear": {**_SMOOTHED, "target_loss": 0.0, "warmup_max_frac": 0.5},
 }
 
 __all__ = [

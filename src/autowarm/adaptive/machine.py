@@ -320,6 +320,12 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         changes.update(multiplier=m, below=below)
         if below >= self.patience:
             changes.update(self._switch(state))
+        elif (
+            self.warmup_max_frac is not None
+            and state.step >= self.warmup_max_frac * self.total_steps
+        ):
+            # the latest switch: the decay runs from the multiplier in force (the cap scales it)
+            changes.update(self._switch(state), cap=m)
         return dataclasses.replace(state, **changes)
 
     @staticmethod
