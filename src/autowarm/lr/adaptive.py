@@ -279,6 +279,7 @@ class AdaptiveWarmup(LRScheduler):
             and not self._pending  # with sync_every > 1 the phase is only known after a flush
             and self.schedule.total_steps >= 4
             and not self.schedule.closed_loop  # it ends its warm-up by itself
+            and self.schedule.warmup_max_frac is None  # so does a latest switch
             and self.last_epoch >= self.schedule.total_steps // 2
         ):
             self._long_warned = True

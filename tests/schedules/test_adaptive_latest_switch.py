@@ -1,0 +1,136 @@
+"""The latest switch of the gap ramps (warmup_max_frac): a warm-up that has not reached f* + D*
+ends at a fixed fraction of the run, and the decay runs from the multiplier in force."""
+
+import itertools
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autowarm.adaptive import MODES, AdaptiveConfig, AdaptiveState, AdaptiveWarmupSchedule
+
+
+def machine(**kw):
+    base = dict(
+        total_steps=40,
+        target_loss=0.0,
+        delta_star=0.5,
+        div_factor=10.0,
+        ramp="linear",
+        smoothing=0.0,
+        outlier_filter=False,
+        guard=False,
+    )
+    base.update(kw)
+    return AdaptiveWarmupSchedule(**base)
+
+
+def run(m, losses):
+    out = m.simulate(losses)
+    return out["multiplier"], AdaptiveState.from_dict(out["state"])
+
+
+# f* = 0, D0 = 4.5, D* = 0.5: the loss falls from 4.5 to 2.5 and stays there (never reaches 0.5)
+LOSSES = [4.5 - 0.1 * k for k in range(20)] + [2.5] * 20
+
+
+def test_without_it_a_warm_up_that_never_reaches_the_peak_loss_never_decays():
+    values, state = run(machine(), LOSSES)
+    assert state.phase == "warmup" and state.warmup_end_step is None
+    assert values[-1] == pytest.approx(0.1 + 0.9 * 2.0 / 4.0)  # linear in the gap, held
+
+
+@pytest.mark.parametrize("ramp", ["linear", "paper"])
+def test_it_ends_the_warm_up_at_the_fraction_and_decays_from_the_multiplier_in_force(ramp):
+    values, state = run(machine(ramp=ramp, warmup_max_frac=0.5), LOSSES)
+    ref, _ = run(machine(ramp=ramp), LOSSES)
+    assert state.warmup_end_step == 20  # 0.5 x 40 updates
+    assert values[:20] == pytest.approx(ref[:20])  # the warm-up itself is unchanged
+    assert state.cap == pytest.approx(ref[20])  # the multiplier the 21st update would have had
+    # the decay runs from update 20 on, scaled by the cap, to final_lr_factor x the cap
+    assert values[20] <= state.cap and values[-1] == pytest.approx(state.cap * 1e-4, rel=1e-6)
+    assert all(b <= a for a, b in itertools.pairwise(values[20:]))
+
+
+def test_a_switch_at_the_peak_loss_before_the_fraction_is_unchanged():
+    losses = [4.5 - 0.4 * k for k in range(12)] + [0.4] * 28  # reaches D* = 0.5 at update 11
+    with_it, s1 = run(machine(warmup_max_frac=0.9), losses)
+    without, s0 = run(machine(), losses)
+    assert s1.warmup_end_step == s0.warmup_end_step == 11
+    assert with_it == pytest.approx(without) and s1.cap == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0.1, 6.0), min_size=1, max_size=60),
+    st.floats(0.01, 1.0),
+    st.sampled_from(["linear", "paper"]),
+)
+def test_the_warm_up_never_outlasts_the_fraction_and_the_decay_never_exceeds_the_cap(
+    losses, frac, ramp
+):
+    m = machine(total_steps=60, warmup_max_frac=frac, ramp=ramp, target_loss=0.05)
+    losses = [6.0, *losses]  # D0 = 5.95 above D* = 0.5 (the machine checks that at once)
+    values, state = run(m, losses)
+    limit = math.ceil(frac * 60)
+    if len(losses) >= limit:
+        assert state.phase == "decay" and state.warmup_end_step <= limit
+    if state.phase == "decay":
+        assert all(0.0 <= x <= state.cap + 1e-12 for x in values[state.warmup_end_step :])
+
+
+def test_spec_round_trip_and_stored_modes():
+    cfg = AdaptiveConfig.from_spec("adaptive:warmup_max_frac=0.5", total_steps=10, target_loss=0.0)
+    assert cfg.warmup_max_frac == 0.5 and cfg.to_spec().endswith("warmup_max_frac=0.5")
+    assert "warmup_max_frac" in cfg.schedule_fields()  # a resumed run must match it
+    # the stored modes that predate it keep their schedule (None: the paper's rule)
+    for mode in ("adaptive", "adaptive-auto", "adaptive-faithful"):
+        assert "warmup_max_frac" not in MODES[mode]
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5, math.nan, math.inf])
+def test_bad_fraction_is_one_line(bad):
+    with pytest.raises(ValueError, match="warmup_max_frac must be") as err:
+        AdaptiveConfig(total_steps=10, target_loss=0.0, warmup_max_frac=bad)
+    assert "\n" not in str(err.value)
+
+
+def test_the_torch_adapter_switches_without_the_long_warm_up_warning_and_resumes_exactly():
+    import io
+    import warnings
+
+    import torch
+
+    from autowarm import AdaptiveWarmup
+
+    def fresh():
+        p = torch.nn.Parameter(torch.zeros(3))
+        opt = torch.optim.SGD([p], lr=0.1)
+        return opt, AdaptiveWarmup(opt, **{**KW, "total_steps": 40})
+
+    KW = dict(target_loss=0.0, delta_star=0.5, div_factor=10.0, smoothing=0.0,
+              warmup_max_frac=0.5)  # fmt: skip
+
+    def drive(opt, sched, losses):
+        lrs = []
+        for loss in losses:
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step(loss)
+        return lrs
+
+    opt, sched = fresh()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the "still in its warm-up" warning would fail here
+        drive(opt, sched, LOSSES[:15])
+        buf = io.BytesIO()
+        torch.save(sched.state_dict(), buf)
+        want = drive(opt, sched, LOSSES[15:])
+    assert sched.phase == "decay" and sched.warmup_end_step == 20
+    opt2, sched2 = fresh()
+    buf.seek(0)
+    sched2.load_state_dict(torch.load(buf, weights_only=True))
+    assert drive(opt2, sched2, LOSSES[15:]) == want
+    ref = AdaptiveWarmupSchedule(total_steps=40, **KW).simulate(LOSSES)["multiplier"]
+    assert [lr / 0.1 for lr in want] == pytest.approx(ref[15:], rel=1e-12)
