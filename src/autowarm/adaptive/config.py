@@ -128,6 +128,9 @@ class AdaptiveConfig:
     # the multiplier in force (like progress_max_frac of the closed loop). None: only at f* + D*
     # (the paper's rule), which with f* below the loss the run reaches means no decay at all.
     warmup_max_frac: float | None = None
+    # The gap ramps' rate limit: the multiplier grows by at most this factor (> 1) per smoothing
+    # horizon (1/(1 - smoothing) updates), however fast the loss falls; None: no limit.
+    max_growth: float | None = None
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -180,6 +183,8 @@ class AdaptiveConfig:
         v.real("progress_rate", self.progress_rate, low=0.0, low_open=True)
         v.real("progress_growth", self.progress_growth, low=1.0, low_open=True)
         v.real("progress_max_frac", self.progress_max_frac, low=0.0, high=1.0, low_open=True)
+        if self.max_growth is not None:
+            v.real("max_growth", self.max_growth, low=1.0, low_open=True)
         if self.warmup_max_frac is not None:
             v.real("warmup_max_frac", self.warmup_max_frac, low=0.0, high=1.0, low_open=True)
         if self.ramp == "progress" and self.smoothing == 0:
@@ -468,6 +473,12 @@ MODES: dict[str, dict[str, object]] = {
     "adaptive-progress": {**_SMOOTHED, "ramp": "progress", "target_loss": AUTO},
     "adaptive-zero": {**_SMOOTHED, "ramp": "paper", "target_loss": 0.0, "warmup_max_frac": 0.5},
     "adaptive-zero-linear": {**_SMOOTHED, "target_loss": 0.0, "warmup_max_frac": 0.5},
+    "adaptive-zero-limited": {
+        **_SMOOTHED,
+        "target_loss": 0.0,
+        "warmup_max_frac": 0.5,
+        "max_growth": 3.0,
+    },
 }
 
 __all__ = [

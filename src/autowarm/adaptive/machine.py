@@ -313,6 +313,8 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         else:
             m = multiplier(gap, d0, ds, self.div_factor)
         m = min(max(m, 0.0), 1.0) if math.isfinite(m) else state.multiplier
+        if self.max_growth is not None:  # the rate limit: at most max_growth per horizon
+            m = min(m, state.multiplier * self.max_growth ** (1.0 / self.horizon))
         if self.monotone:
             m = max(m, state.multiplier)
         m = min(m, changes.get("cap", state.cap))  # the guard's cap wins over monotone
