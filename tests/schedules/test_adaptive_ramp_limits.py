@@ -1,5 +1,6 @@
-"""The latest switch of the gap ramps (warmup_max_frac): a warm-up that has not reached f* + D*
-ends at a fixed fraction of the run, and the decay runs from the multiplier in force."""
+"""Two limits of the gap ramps: the latest switch (warmup_max_frac: a warm-up that has not reached
+f* + D* ends at a fixed fraction of the run, the decay running from the multiplier in force) and
+the rate limit (max_growth: at most a factor per smoothing horizon, however fast the loss falls)."""
 
 import itertools
 import math
@@ -134,3 +135,35 @@ def test_the_torch_adapter_switches_without_the_long_warm_up_warning_and_resumes
     assert drive(opt2, sched2, LOSSES[15:]) == want
     ref = AdaptiveWarmupSchedule(total_steps=40, **KW).simulate(LOSSES)["multiplier"]
     assert [lr / 0.1 for lr in want] == pytest.approx(ref[15:], rel=1e-12)
+
+
+def test_the_rate_limit_caps_growth_per_horizon_and_leaves_a_slow_ramp_alone():
+    # horizon 2 (smoothing 0.5): at most x4 per horizon is x2 per update
+    fast = [10.0 * 0.7**k for k in range(8)]
+    limited, _ = run(machine(smoothing=0.5, max_growth=4.0, delta_star=0.1), fast)
+    free, _ = run(machine(smoothing=0.5, delta_star=0.1), fast)
+    assert free[2] > 0.2  # the loss falls 30% per update: the ramp alone jumps
+    assert limited[:4] == pytest.approx([0.1, 0.1, 0.2, 0.4])  # x2 per update from 1/div
+    assert limited[4] == pytest.approx(min(free[4], 0.8))  # then the ramp itself is slower
+    slow = [4.5 - 0.01 * k for k in range(30)]  # the ramp alone grows < x2 per update
+    assert run(machine(smoothing=0.5, max_growth=4.0), slow)[0] == pytest.approx(
+        run(machine(smoothing=0.5), slow)[0]
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.1, 6.0), min_size=1, max_size=40), st.floats(1.01, 10.0))
+def test_the_warm_up_multiplier_never_grows_faster_than_the_limit(losses, growth):
+    m = machine(smoothing=0.75, max_growth=growth, target_loss=0.05)  # horizon 4
+    out = m.simulate([6.0, *losses])
+    values, phases = out["multiplier"], ["warmup", *out["phase"]]
+    for k in range(1, len(values)):
+        if phases[k] == "warmup":  # update k still ran in the warm-up
+            assert values[k] <= values[k - 1] * growth**0.25 * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("bad", [1.0, 0.5, math.nan, math.inf])
+def test_bad_growth_is_one_line(bad):
+    with pytest.raises(ValueError, match="max_growth must be") as err:
+        AdaptiveConfig(total_steps=10, target_loss=0.0, max_growth=bad)
+    assert "\n" not in str(err.value)
