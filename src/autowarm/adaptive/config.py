@@ -21,6 +21,7 @@ from autowarm.schedules.presets import DECAY_SHAPES
 MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
 RAMPS = ("paper", "linear", "progress")  # the warm-up multiplier: of the gap, or closed loop
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
+SPIKE_RULES = ("outlier", "level")  # which losses the guard's spike test looks at
 AUTO = "auto"  # target_loss="auto": f* estimated online from the run's losses
 TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
@@ -131,6 +132,10 @@ class AdaptiveConfig:
     # The gap ramps' rate limit: the multiplier grows by at most this factor (> 1) per smoothing
     # horizon (1/(1 - smoothing) updates), however fast the loss falls; None: no limit.
     max_growth: float | None = None
+    # Which losses the guard_spike test looks at: "outlier", only those the outlier filter holds
+    # back (the rule of every result stored before 2026-11-30), or "level", every loss: during a
+    # fast fall the filter's scale is wide and a jump of 30% need not be an outlier by its test.
+    spike_rule: str = "outlier"
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -183,6 +188,7 @@ class AdaptiveConfig:
         v.real("progress_rate", self.progress_rate, low=0.0, low_open=True)
         v.real("progress_growth", self.progress_growth, low=1.0, low_open=True)
         v.real("progress_max_frac", self.progress_max_frac, low=0.0, high=1.0, low_open=True)
+        v.choice("spike_rule", self.spike_rule, SPIKE_RULES)
         if self.max_growth is not None:
             v.real("max_growth", self.max_growth, low=1.0, low_open=True)
         if self.warmup_max_frac is not None:
@@ -478,6 +484,13 @@ MODES: dict[str, dict[str, object]] = {
         "target_loss": 0.0,
         "warmup_max_frac": 0.5,
         "max_growth": 3.0,
+    },
+    "adaptive-zero-spike": {
+        **_SMOOTHED,
+        "target_loss": 0.0,
+        "warmup_max_frac": 0.5,
+        "max_growth": 3.0,
+        "spike_rule": "level",
     },
 }
 

@@ -256,11 +256,12 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         if not self.filters_outliers:
             return self._accept(self._estimate(state, loss), loss)
         side = _outlier_side(state.recent, loss, self.outlier_k)
+        # a loss spike: the guard may back off at once (spike_rule: an upward outlier, or any loss)
+        if self.guards and (side > 0 if self.spike_rule == "outlier" else len(state.recent) >= 3):
+            state = self._spike(state, loss)
         if side == 0:  # an ordinary loss: any held outliers were isolated
             state = dataclasses.replace(state, held=(), outliers=state.outliers + len(state.held))
             return self._accept(self._estimate(state, loss), loss)
-        if side > 0 and self.guards:  # a loss spike: the guard may back off at once
-            state = self._spike(state, loss)
         held = state.held
         if held and _outlier_side(state.recent, held[0], self.outlier_k) != side:
             state = dataclasses.replace(state, outliers=state.outliers + len(held))
