@@ -154,6 +154,41 @@ def test_a_small_upward_outlier_below_guard_spike_does_not_back_off():
     assert state.backoff_steps == (len(losses) + 1,)
 
 
+def test_a_jump_during_a_fast_fall_backs_off_only_with_the_level_spike_rule():
+    # Lion at 4x on the CPU benchmark: the loss falls ~6% per update, then one loss jumps 30%.
+    # The filter's scale is the typical step (wide), so the jump is no outlier by its test.
+    falling = [5.56 * 0.94**k for k in range(12)]
+    losses = [*falling, 1.3 * falling[-1], falling[-1] * 0.98, falling[-1] * 0.96]
+    for rule, want in (("outlier", ()), ("level", (13,))):
+        values, state = run(machine(smoothing=0.9, spike_rule=rule), losses)
+        assert state.outliers == 0  # accepted either way: the rule only decides the back-off
+        assert state.backoff_steps == want
+    assert values[13] == pytest.approx(0.5 * values[12])
+    # below guard_spike (20%) the level rule leaves the run alone
+    _, state = run(machine(smoothing=0.9, spike_rule="level"), [*falling, 1.1 * falling[-1]])
+    assert state.backoff_steps == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.floats(1.0, 20.0),
+    drops=st.lists(st.floats(0.0, 0.5), min_size=GUARD_START + 5, max_size=80),
+)
+def test_the_level_spike_rule_never_fires_on_a_loss_that_never_rises(start, drops):
+    m = machine(smoothing=0.9, spike_rule="level", target_loss=-1.0, delta_star=0.01)
+    losses, x = [], start
+    for d in drops:
+        x -= d * x / 20
+        losses.append(x)
+    assert run(m, losses)[1].backoff_steps == ()
+
+
+def test_bad_spike_rule_is_one_line():
+    with pytest.raises(ValueError, match="spike_rule must be one of") as err:
+        AdaptiveConfig(total_steps=10, target_loss=1.0, spike_rule="any")
+    assert "\n" not in str(err.value)
+
+
 def test_the_torch_adapter_applies_the_cap_to_every_group():
     import torch
 
