@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 
+from autowarm.adaptive.config import MODES
 from autowarm.cli.train import add_data_options, data_config_from_args
 
 
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--adaptive-modes",
         help="comma-separated adaptive arms (default: adaptive-faithful,adaptive-auto; also "
-        "adaptive, adaptive-paper-ramp, adaptive-progress)",
+        f"{', '.join(m for m in MODES if m not in ('adaptive-faithful', 'adaptive-auto'))})",
     )
     p.add_argument(
         "--calibration",
