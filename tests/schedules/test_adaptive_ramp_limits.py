@@ -105,13 +105,13 @@ def test_the_torch_adapter_switches_without_the_long_warm_up_warning_and_resumes
 
     from autowarm import AdaptiveWarmup
 
+    KW = dict(total_steps=40, target_loss=0.0, delta_star=0.5, div_factor=10.0, smoothing=0.0,
+              warmup_max_frac=0.5)  # fmt: skip
+
     def fresh():
         p = torch.nn.Parameter(torch.zeros(3))
         opt = torch.optim.SGD([p], lr=0.1)
-        return opt, AdaptiveWarmup(opt, **{**KW, "total_steps": 40})
-
-    KW = dict(target_loss=0.0, delta_star=0.5, div_factor=10.0, smoothing=0.0,
-              warmup_max_frac=0.5)  # fmt: skip
+        return opt, AdaptiveWarmup(opt, **KW)
 
     def drive(opt, sched, losses):
         lrs = []
@@ -133,7 +133,7 @@ def test_the_torch_adapter_switches_without_the_long_warm_up_warning_and_resumes
     buf.seek(0)
     sched2.load_state_dict(torch.load(buf, weights_only=True))
     assert drive(opt2, sched2, LOSSES[15:]) == want
-    ref = AdaptiveWarmupSchedule(total_steps=40, **KW).simulate(LOSSES)["multiplier"]
+    ref = AdaptiveWarmupSchedule(**KW).simulate(LOSSES)["multiplier"]
     assert [lr / 0.1 for lr in want] == pytest.approx(ref[15:], rel=1e-12)
 
 
