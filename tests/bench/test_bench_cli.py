@@ -48,6 +48,14 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     assert "adaptive-faithful" in res.stdout
     meta = json.loads((out / "bench.json").read_text())
     assert meta["preset"] == "tiny" and len(meta["commands"]) == 3 and len(meta["runs"]) == 5
+    # An f* sweep of another mode: that mode's schedule, the swept f*, its own report rows.
+    sweep = ["--fstar-sweep", "--fstar-offsets=0", "--adaptive-modes", "adaptive-zero-spike"]
+    assert main(argv + sweep) == 0
+    r = json.loads((out / "results" / "adamw__fstar-1.35-adaptive-zero-spike__s0.json").read_text())
+    assert (r["arm"], r["fstar_mode"], r["target_loss"]) == ("fstar", "adaptive-zero-spike", 1.35)
+    assert "spike_rule=level" in r["config"]["schedule"]
+    assert "target_loss" not in r["config"]["schedule"] and r["fstar"] == 1.35
+    assert "| adamw | adaptive-zero-spike | " in (out / "report.md").read_text()
     with pytest.raises(ValueError, match="already in this directory"):
         from autowarm.bench import run_bench
 

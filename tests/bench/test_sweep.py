@@ -1,9 +1,10 @@
+import dataclasses
 import json
 
 import pytest
 
 from autowarm.bench.presets import PRESETS, preset
-from autowarm.bench.sweep import ADAPTIVE_MODES, DEFAULT_MODES, plan
+from autowarm.bench.sweep import ADAPTIVE_MODES, DEFAULT_MODES, adaptive_schedule, plan
 from autowarm.schedules import from_spec
 
 
@@ -74,12 +75,45 @@ def test_fstar_sweep(tmp_path):
     for bad in ([True], ["1"], []):
         with pytest.raises(ValueError, match="fstar_offsets must be finite numbers"):
             plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, fstar_offsets=bad)
-    with pytest.raises(ValueError, match="does not go with fstar_sweep"):
-        plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, adaptive_modes=["adaptive"])
     with pytest.raises(ValueError, match="needs fstar_sweep"):
         plan(bench, tmp_path, optimizers=["lion"], fstar_offsets=[0.5])
     with pytest.raises(ValueError, match=r"finite numbers, at least one; got \[nan\]"):
         plan(bench, tmp_path, optimizers=["lion"], fstar_sweep=True, fstar_offsets=[float("nan")])
+
+
+def test_fstar_sweep_of_another_mode(tmp_path):
+    """--fstar-sweep --adaptive-modes M: M's schedule with its own f* replaced by each value."""
+    from autowarm.adaptive import AdaptiveConfig
+
+    bench = preset("cpu")
+    mode = "adaptive-zero-spike"
+    specs = plan(bench, tmp_path, optimizers=["adamw"], fstar_sweep=True, seeds=1,
+                 fstar_offsets=[-0.35, 0], adaptive_modes=[mode])  # fmt: skip
+    assert [s.run_id for s in specs] == [
+        f"adamw__fstar-1-{mode}__s0",
+        f"adamw__fstar-1.35-{mode}__s0",
+    ]
+    for s in specs:
+        assert "target_loss" not in s.config.schedule  # the swept f* is the run's, not the mode's
+        cfg = AdaptiveConfig.from_spec(
+            s.config.schedule, total_steps=600, target_loss=s.config.target_loss
+        )
+        mode_cfg = AdaptiveConfig.from_spec(
+            adaptive_schedule(mode, bench.optimizers["adamw"]), total_steps=600
+        )
+        assert cfg.target_loss == s.target_loss and mode_cfg.target_loss == 0.0
+        assert dataclasses.replace(cfg, target_loss=0.0) == mode_cfg  # nothing else differs
+    # The default mode's sweep keeps the run ids (and so the stored results) it always had.
+    default = plan(bench, tmp_path, optimizers=["adamw"], fstar_sweep=True, seeds=1,
+                   fstar_offsets=[0], adaptive_modes=["adaptive"])  # fmt: skip
+    assert [s.run_id for s in default] == ["adamw__fstar-1.35__s0"]
+    assert default[0].config == plan(bench, tmp_path, optimizers=["adamw"], fstar_sweep=True,
+                                     seeds=1, fstar_offsets=[0])[0].config  # fmt: skip
+    for modes, match in ([["adaptive", "adaptive-auto"], "runs one adaptive mode"],
+                         [["nope"], "runs one adaptive mode.*valid: adaptive-faithful"],
+                         [["adaptive-progress"], "closed-loop ramp, which uses no f"]):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            plan(bench, tmp_path, optimizers=["adamw"], fstar_sweep=True, adaptive_modes=modes)
 
 
 def test_bad_input(tmp_path):

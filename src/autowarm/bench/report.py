@@ -33,6 +33,7 @@ from pathlib import Path
 
 from autowarm.bench.stats import lr_sensitivity, paired_difference, summarize
 from autowarm.bench.store import RESULT_FIELDS, ResultStore
+from autowarm.bench.sweep import FSTAR_MODE
 
 ADAPTIVE_ARMS = (
     "adaptive-faithful",
@@ -515,6 +516,8 @@ def _arm_label(r: dict) -> str:
         label = f"w={r['warmup_steps']}"
     elif r["arm"] == "fstar":
         label = f"f*={r['target_loss']:g}"
+        if r.get("fstar_mode", FSTAR_MODE) != FSTAR_MODE:
+            label += f" ({r['fstar_mode']})"
     else:
         label = r["arm"]
     factor = float(r.get("lr_factor") or 1.0)
@@ -549,56 +552,79 @@ def _plot_curves(results: list[dict], key: str, ylabel: str, path: Path, smooth:
     plt.close(fig)
 
 
-def _fstar_rows(results: list[dict]) -> dict[tuple[str, float], list[dict]]:
-    """The f* sweep's runs grouped by (optimizer, f*)."""
-    rows: dict[tuple[str, float], list[dict]] = defaultdict(list)
+# An f* sweep's curve: (optimizer, adaptive mode, LR factor); its points are keyed by f*.
+_SweepKey = tuple[str, str, float]
+
+
+def _fstar_rows(results: list[dict]) -> dict[_SweepKey, dict[float, list[dict]]]:
+    """The f* sweep's runs grouped by (optimizer, mode, LR factor), then by f*.
+
+    Results written before a sweep could run another mode lack ``fstar_mode``: they ran the
+    default mode.
+    """
+    rows: dict[_SweepKey, dict[float, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         if r["arm"] == "fstar":
-            rows[(r["optimizer"], float(r["target_loss"]))].append(r)
+            key = (r["optimizer"], r.get("fstar_mode") or FSTAR_MODE, _factor(r))
+            rows[key][float(r["target_loss"])].append(r)
     return rows
 
 
-def _fstar_table(rows: dict[tuple[str, float], list[dict]]) -> list[str]:
+def _factor(r: dict) -> float:
+    return float(r.get("lr_factor") or 1.0)
+
+
+def _fstar_table(rows: dict[_SweepKey, dict[float, list[dict]]]) -> list[str]:
     if not rows:
         return []
     lines = [
         "## f* robustness",
         "",
-        "| optimizer | f* | final val loss | chosen warm-up (steps) |",
-        "|---|---|---|---|",
+        "| optimizer | mode | peak LR | f* | final val loss | chosen warm-up (steps) |",
+        "|---|---|---|---|---|---|",
     ]
-    for (opt, f), rs in sorted(rows.items()):
-        ends = ", ".join(
-            "never" if r.get("warmup_end_step") is None else str(r["warmup_end_step"]) for r in rs
-        )
-        loss = summarize([r["final_val_loss"] for r in rs])
-        lines.append(f"| {opt} | {f:g} | {loss} | {ends} |")
+    for (opt, mode, factor), points in sorted(rows.items()):
+        for f, rs in sorted(points.items()):
+            ends = ", ".join(
+                "never" if r.get("warmup_end_step") is None else str(r["warmup_end_step"])
+                for r in rs
+            )
+            loss = summarize([r["final_val_loss"] for r in rs])
+            lr = _lr_label(rs, factor)
+            lines.append(f"| {opt} | {mode} | {lr} | {f:g} | {loss} | {ends} |")
     return [*lines, ""]
 
 
-def _plot_fstar(fstar_rows: dict[tuple[str, float], list[dict]], path: Path) -> bool:
-    """Final loss against f* for each optimizer of an f* sweep, warm-up ends annotated."""
-    by_opt: dict[str, dict[float, list[dict]]] = defaultdict(dict)
-    for (opt, f), rs in fstar_rows.items():
-        by_opt[opt][f] = rs
+def _plot_fstar(fstar_rows: dict[_SweepKey, dict[float, list[dict]]], path: Path) -> bool:
+    """Final loss against f*, one panel per optimizer and one line per (mode, peak LR)."""
+    by_opt: dict[str, dict[tuple[str, float], dict[float, list[dict]]]] = defaultdict(dict)
+    for (opt, mode, factor), points in fstar_rows.items():
+        by_opt[opt][(mode, factor)] = points
     if not by_opt:
         return False
     from autowarm._plot import pyplot
 
     plt = pyplot()
     fig, axes = plt.subplots(1, len(by_opt), figsize=(4.6 * len(by_opt), 3.4), squeeze=False)
-    for ax, (opt, rows) in zip(axes[0], sorted(by_opt.items())):
-        fs = sorted(rows)
-        stats = [summarize([r["final_val_loss"] for r in rows[f]]) for f in fs]
-        ax.errorbar(fs, [x.mean for x in stats], yerr=[x.std for x in stats], fmt="o-", capsize=3)
-        for f, x in zip(fs, stats):
-            ends = [r.get("warmup_end_step") for r in rows[f]]
-            done = [e for e in ends if e is not None]
-            label = str(round(sum(done) / len(done))) if done else "never"
-            if done and len(done) < len(ends):
-                label += f" ({len(ends) - len(done)} never)"
-            ax.annotate(label, (f, x.mean), textcoords="offset points", xytext=(0, 7),
-                        ha="center", fontsize=7)  # fmt: skip
+    for ax, (opt, curves) in zip(axes[0], sorted(by_opt.items())):
+        for (mode, factor), rows in sorted(curves.items()):
+            fs = sorted(rows)
+            stats = [summarize([r["final_val_loss"] for r in rows[f]]) for f in fs]
+            label = (mode if mode != FSTAR_MODE else "default mode") + (
+                "" if factor == 1.0 else f", lr x{factor:g}"
+            )
+            ax.errorbar(fs, [x.mean for x in stats], yerr=[x.std for x in stats], fmt="o-",
+                        capsize=3, label=label)  # fmt: skip
+            for f, x in zip(fs, stats):
+                ends = [r.get("warmup_end_step") for r in rows[f]]
+                done = [e for e in ends if e is not None]
+                text = str(round(sum(done) / len(done))) if done else "never"
+                if done and len(done) < len(ends):
+                    text += f" ({len(ends) - len(done)} never)"
+                ax.annotate(text, (f, x.mean), textcoords="offset points", xytext=(0, 7),
+                            ha="center", fontsize=7)  # fmt: skip
+        if len(curves) > 1:
+            ax.legend(fontsize=7)
         ax.set_title(f"{opt}: f* sweep (labels: warm-up end)")
         ax.set_xlabel("f* (target_loss)")
         ax.set_ylabel("final val loss")

@@ -302,6 +302,8 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
         "warmup_steps": spec.warmup_steps,
         "target_loss": spec.target_loss,
         "lr_factor": getattr(spec, "lr_factor", 1.0),
+        # the mode an f* sweep's run used (absent from results written before sweeps had a mode)
+        **({"fstar_mode": spec.fstar_mode} if spec.arm == "fstar" else {}),
         "vocab_size": vocab_size,
         "config": spec.config.to_dict(),
         "final_val_loss": _num(final.get("final_val_loss", math.nan)),

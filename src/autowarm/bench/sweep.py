@@ -28,6 +28,8 @@ ADAPTIVE_MODES: dict[str, dict[str, object]] = MODES
 # The adaptive arms run unless told otherwise: the paper's rules, and autowarm's default mode with
 # f* found online (no input but the peak LR, div_factor and the run's length).
 DEFAULT_MODES = ("adaptive-faithful", "adaptive-auto")
+# The mode an f* sweep runs unless told otherwise (--fstar-sweep --adaptive-modes M).
+FSTAR_MODE = "adaptive"
 
 
 # Warm-up-free and learning-rate-free baselines (``--baselines``), compared with the AdamW arms:
@@ -55,21 +57,27 @@ class RunSpec:
     target_loss: float | None  # f* of adaptive arms; None for grid arms
     config: object  # autowarm.train.RunConfig
     lr_factor: float = 1.0  # peak LR as a multiple of the preset's LR for the optimizer
+    fstar_mode: str = FSTAR_MODE  # the adaptive mode an "fstar" arm runs with f* set
 
     @property
     def run_id(self) -> str:
         """A stable, file-system-safe name: ``<optimizer>__<arm>[-<param>][-lrx<f>]__s<seed>``.
 
         The LR factor appears only when it is not 1, so runs at the preset's LR keep the ids
-        they had before the LR axis existed.
+        they had before the LR axis existed; likewise an f* sweep names its mode only when it is
+        not the default one.
 
         >>> RunSpec("adamw", "grid", 0, 30, None, None, lr_factor=2.0).run_id
         'adamw__grid-w30-lrx2__s0'
+        >>> RunSpec("adamw", "fstar", 1, None, 0.5, None, fstar_mode="adaptive-zero-spike").run_id
+        'adamw__fstar-0.5-adaptive-zero-spike__s1'
         """
         if self.arm == "grid":
             arm = f"grid-w{self.warmup_steps}"
         elif self.arm == "fstar":
             arm = f"fstar-{self.target_loss:g}"
+            if self.fstar_mode != FSTAR_MODE:
+                arm += f"-{self.fstar_mode}"
         else:
             arm = self.arm
         if self.lr_factor != 1.0:
@@ -97,7 +105,11 @@ def adaptive_schedule(mode: str, setup: OptimizerSetup) -> str:
     """
     if mode not in ADAPTIVE_MODES:
         raise ValueError(f"unknown adaptive mode {mode!r}; valid: {', '.join(ADAPTIVE_MODES)}")
-    kv = {"div_factor": float(setup.div_factor), **ADAPTIVE_MODES[mode]}
+    return _adaptive_spec(setup, ADAPTIVE_MODES[mode])
+
+
+def _adaptive_spec(setup: OptimizerSetup, fields: dict[str, object]) -> str:
+    kv = {"div_factor": float(setup.div_factor), **fields}
     return "adaptive:" + ",".join(f"{k}={v}" for k, v in kv.items())
 
 
@@ -125,6 +137,7 @@ class SweepOptions:
     grid: tuple[int, ...]  # the grid's warm-up lengths in updates (distinct, sorted)
     modes: tuple[str, ...]  # adaptive modes (keys of ADAPTIVE_MODES); empty = none
     fstar_offsets: tuple[float, ...] = ()  # an f* sweep's offsets; empty = no sweep
+    fstar_mode: str = FSTAR_MODE  # the adaptive mode an f* sweep runs with each f*
     calibrations: tuple[tuple[str, str], ...] = ()  # (optimizer, probe.json) pairs
     lr_factors: tuple[float, ...] = (1.0,)  # peak LRs as multiples of each optimizer's LR
     baselines: tuple[str, ...] = ()  # keys of BASELINES, run beside the AdamW arms
@@ -174,7 +187,8 @@ class SweepOptions:
         offsets = _fstar_offsets(bench, fstar_sweep, fstar_offsets)
         total = steps or (bench.quick_steps if quick else None) or bench.steps
         grid = _grid(bench, warmup_steps, total, quick)
-        modes = _modes(adaptive, adaptive_modes, fstar_sweep)
+        fstar_mode = _fstar_mode(adaptive_modes, fstar_sweep)
+        modes = _modes(adaptive, None if fstar_sweep else adaptive_modes, fstar_sweep)
         extra = _baselines(bench, baselines, fstar_sweep, names)
         if not fstar_sweep and not grid and not modes and not extra:
             raise ValueError("nothing to run: an empty grid and no adaptive arms")
@@ -185,6 +199,7 @@ class SweepOptions:
             grid=grid,
             modes=modes,
             fstar_offsets=offsets if fstar_sweep else (),
+            fstar_mode=fstar_mode,
             calibrations=tuple(sorted((calibrations or {}).items())),
             lr_factors=_lr_factors(lr_factors),
             baselines=extra,
@@ -248,11 +263,28 @@ def _grid(bench: BenchPreset, warmup_steps, total: int, quick: bool) -> tuple[in
     return tuple(sorted(set(warmup_steps)))
 
 
-def _modes(adaptive: bool, adaptive_modes, fstar_sweep: bool) -> tuple[str, ...]:
-    if adaptive_modes is not None and (fstar_sweep or not adaptive):
+def _fstar_mode(adaptive_modes, fstar_sweep: bool) -> str:
+    """The mode an f* sweep runs: the one adaptive mode named, else :data:`FSTAR_MODE`."""
+    if not fstar_sweep or adaptive_modes is None:
+        return FSTAR_MODE
+    modes = list(dict.fromkeys(adaptive_modes))
+    if len(modes) != 1 or modes[0] not in ADAPTIVE_MODES:
         raise ValueError(
-            "adaptive_modes (--adaptive-modes) does not go with fstar_sweep (which runs the "
-            "default mode) or adaptive=False (--no-adaptive)"
+            f"an f* sweep runs one adaptive mode (--adaptive-modes M); got {modes}; "
+            f"valid: {', '.join(ADAPTIVE_MODES)}"
+        )
+    if ADAPTIVE_MODES[modes[0]].get("ramp") == "progress":
+        raise ValueError(
+            f"mode {modes[0]!r} has the closed-loop ramp, which uses no f*: there is nothing "
+            "to sweep; pick a mode with a gap ramp"
+        )
+    return modes[0]
+
+
+def _modes(adaptive: bool, adaptive_modes, fstar_sweep: bool) -> tuple[str, ...]:
+    if adaptive_modes is not None and not adaptive:
+        raise ValueError(
+            "adaptive_modes (--adaptive-modes) does not go with adaptive=False (--no-adaptive)"
         )
     if adaptive_modes is not None and not list(adaptive_modes):
         raise ValueError("adaptive_modes is empty; to run no adaptive arm use adaptive=False")
@@ -364,6 +396,8 @@ def plan(bench: BenchPreset, out: str | Path, **options) -> list[RunSpec]:
             - ``fstar_sweep``: instead of grid + adaptive, the adaptive default mode over
               ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one
               optimizer); ``fstar_offsets``: the sweep's offsets instead (finite numbers);
+              with ``adaptive_modes`` (one mode) the sweep runs that mode, its own f* replaced
+              by each swept value (not a closed-loop mode: it uses no f*);
             - ``warmup_steps``: the grid's warm-up lengths in updates, replacing the preset's
               fractions (an empty list runs no grid arm);
             - ``adaptive``: include the adaptive arms (False: the grid only);
@@ -398,16 +432,16 @@ def expand(bench: BenchPreset, opts: SweepOptions, out: str | Path) -> list[RunS
             setup = opts.setup(bench, name)
             for factor in opts.lr_factors:
                 if opts.fstar_sweep:
-                    arms = _fstar_arms(setup, opts.fstar_offsets)
+                    arms = _fstar_arms(setup, opts.fstar_offsets, opts.fstar_mode)
                 else:
                     arms = _grid_arms(bench, setup, opts.grid) + _adaptive_arms(setup, opts.modes)
                     if name in calibrations:
                         arms += _calibrated_arms(setup, calibrations[name])
                 for arm, w, f, schedule in arms:
-                    spec = RunSpec(name, arm, seed, w, f, None, lr_factor=factor)
+                    spec = RunSpec(name, arm, seed, w, f, None, factor, opts.fstar_mode)
                     cfg = _run_config(bench, opts, name, setup, factor, schedule, f, seed)
                     cfg = cfg.replace(out=str(root / spec.run_id))
-                    specs.append(RunSpec(name, arm, seed, w, f, cfg, lr_factor=factor))
+                    specs.append(dataclasses.replace(spec, config=cfg))
         specs += _baseline_runs(bench, opts, seed, root)
     return specs
 
@@ -459,8 +493,11 @@ def _calibrated_arms(setup: OptimizerSetup, probe: str) -> list[_Arm]:
     return [("adaptive-calibrated", None, setup.target_loss, spec)]
 
 
-def _fstar_arms(setup: OptimizerSetup, offsets) -> list[_Arm]:
-    schedule = adaptive_schedule("adaptive", setup)
+def _fstar_arms(setup: OptimizerSetup, offsets, mode: str = FSTAR_MODE) -> list[_Arm]:
+    # The mode's spec without its own f* (a target_loss key of the spec would override the
+    # swept one): "adaptive-zero-spike" swept is the same schedule with f* = each value.
+    fields = {k: v for k, v in ADAPTIVE_MODES[mode].items() if k != "target_loss"}
+    schedule = _adaptive_spec(setup, fields)
     return [("fstar", None, round(setup.target_loss + off, 6), schedule) for off in offsets]
 
 

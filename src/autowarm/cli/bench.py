@@ -34,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="results directory")
     p.add_argument("--quick", action="store_true", help="the preset's small subset")
     p.add_argument(
-        "--fstar-sweep", action="store_true", help="f* robustness study for one optimizer"
+        "--fstar-sweep",
+        action="store_true",
+        help="f* robustness study for one optimizer: the default adaptive mode, or the one mode "
+        "--adaptive-modes names, at f* = the preset's f* + each offset",
     )
     p.add_argument(
         "--fstar-offsets",
