@@ -136,6 +136,13 @@ class AdaptiveConfig:
     # back (the rule of every result stored before 2026-11-30), or "level", every loss: during a
     # fast fall the filter's scale is wide and a jump of 30% need not be an outlier by its test.
     spike_rule: str = "outlier"
+    # What a back-off during the warm-up does: False (every result stored before 2026-12-01), the
+    # cap drops to guard_backoff x the multiplier and stays for the rest of the run; True, the
+    # linear ramp restarts from guard_backoff x the multiplier at the gap where it backed off, so
+    # the LR rises again as the loss keeps falling (an LR too high early can be right later: the
+    # reason for a warm-up). After the switch a back-off lowers the cap either way. Needs the
+    # linear ramp.
+    guard_restart: bool = False
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -189,6 +196,14 @@ class AdaptiveConfig:
         v.real("progress_growth", self.progress_growth, low=1.0, low_open=True)
         v.real("progress_max_frac", self.progress_max_frac, low=0.0, high=1.0, low_open=True)
         v.choice("spike_rule", self.spike_rule, SPIKE_RULES)
+        if not isinstance(self.guard_restart, bool):
+            raise TypeError(f"guard_restart must be True or False; got {self.guard_restart!r}")
+        if self.guard_restart and (self.ramp != "linear" or self.k_constants is not None):
+            what = "k_constants" if self.k_constants is not None else f"ramp={self.ramp!r}"
+            raise ValueError(
+                f"guard_restart=True restarts the linear ramp; got {what}: use ramp='linear' "
+                "without k_constants, or guard_restart=False"
+            )
         if self.max_growth is not None:
             v.real("max_growth", self.max_growth, low=1.0, low_open=True)
         if self.warmup_max_frac is not None:
@@ -491,6 +506,14 @@ MODES: dict[str, dict[str, object]] = {
         "warmup_max_frac": 0.5,
         "max_growth": 3.0,
         "spike_rule": "level",
+    },
+    "adaptive-zero-restart": {
+        **_SMOOTHED,
+        "target_loss": 0.0,
+        "warmup_max_frac": 0.5,
+        "max_growth": 3.0,
+        "spike_rule": "level",
+        "guard_restart": True,
     },
 }
 

@@ -298,7 +298,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             return dataclasses.replace(state, **changes)
         if self.closed_loop:
             return dataclasses.replace(state, **self._progress(state, smoothed, changes))
-        d0, ds = state.d0, state.delta_star
+        d0, ds = changes.get("d0", state.d0), state.delta_star  # a restart moves d0
         if ds is None and self.is_auto:  # f* is below the first loss by construction
             d0, ds, warned = self._auto_gaps(smoothed - state.fstar, state.fstar, state)
             changes.update(d0=d0, delta_star=ds, fstar_warned=warned)
@@ -310,14 +310,16 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         elif self.k_constants is not None:
             m = self._k_multiplier(gap)
         elif self.ramp == "linear":
-            m = linear_multiplier(gap, d0, ds, self.div_factor)
+            start = changes.get("ramp_start", state.ramp_start)  # a restarted ramp's start
+            m = linear_multiplier(gap, d0, ds, self.div_factor if start is None else 1.0 / start)
         else:
             m = multiplier(gap, d0, ds, self.div_factor)
-        m = min(max(m, 0.0), 1.0) if math.isfinite(m) else state.multiplier
+        last = changes.get("multiplier", state.multiplier)  # a restart lowered it
+        m = min(max(m, 0.0), 1.0) if math.isfinite(m) else last
         if self.max_growth is not None:  # the rate limit: at most max_growth per horizon
-            m = min(m, state.multiplier * self.max_growth ** (1.0 / self.horizon))
+            m = min(m, last * self.max_growth ** (1.0 / self.horizon))
         if self.monotone:
-            m = max(m, state.multiplier)
+            m = max(m, last)
         m = min(m, changes.get("cap", state.cap))  # the guard's cap wins over monotone
         below = state.below + 1 if gap <= ds else 0
         changes.update(multiplier=m, below=below)
@@ -407,7 +409,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         if smoothed - ref <= self.guard_rise * max(abs(ref), 1e-12):
             return
         changes["guard_min"] = smoothed
-        changes.update(self._backoff(state))
+        changes.update(self._backoff(state, changes["gap"]))
 
     def _spike(self, state: AdaptiveState, loss: float) -> AdaptiveState:
         """Back off on a loss spike: an upward outlier more than ``guard_spike`` above the recent.
@@ -420,23 +422,36 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         ref = statistics.median(state.recent[-3:])
         if loss - ref <= self.guard_spike * max(abs(ref), 1e-12):
             return state
-        return dataclasses.replace(state, **self._backoff(state))
+        return dataclasses.replace(state, **self._backoff(state, state.gap))
 
     def _waiting(self, state: AdaptiveState) -> bool:
         """Whether the last back-off is less than one smoothing horizon ago."""
         return bool(state.backoff_steps) and state.step - state.backoff_steps[-1] < self.horizon
 
-    def _backoff(self, state: AdaptiveState) -> dict[str, Any]:
-        """The state changes of one back-off: the new cap and its step (none at the floor)."""
+    def _backoff(self, state: AdaptiveState, gap: float | None) -> dict[str, Any]:
+        """The state changes of one back-off (none at the floor).
+
+        The cap drops to ``guard_backoff`` times the multiplier in force; with ``guard_restart``
+        during a gap ramp's warm-up, the ramp instead restarts from that value at ``gap`` (the
+        smoothed gap now), and the cap stays.
+        """
         floor = 1.0 / self.div_factor
         current = state.multiplier if state.phase == "warmup" else state.cap
         current = min(current, state.cap)
         if current <= floor:  # nothing lower to go to: the warm-up's start is the floor
             return {}
-        return {
-            "cap": max(self.guard_backoff * current, floor),
-            "backoff_steps": (*state.backoff_steps, state.step),
-        }
+        lowered = max(self.guard_backoff * current, floor)
+        steps = (*state.backoff_steps, state.step)
+        restart = (
+            self.guard_restart
+            and state.phase == "warmup"
+            and gap is not None
+            and state.delta_star is not None
+            and gap > state.delta_star  # at or below D* the ramp is at the peak: cap it
+        )
+        if restart:
+            return {"multiplier": lowered, "ramp_start": lowered, "d0": gap, "backoff_steps": steps}
+        return {"cap": lowered, "backoff_steps": steps}
 
     def update(self, state, loss: float):
         """``observe(advance(state), loss)``: the loss of the update just taken."""

@@ -53,6 +53,9 @@ class AdaptiveState:
     backoff_steps: tuple[int, ...] = ()
     # ramp="progress": the smoothed losses of the last smoothing horizon (oldest first).
     progress_hist: tuple[float, ...] = ()
+    # guard_restart: the multiplier the linear ramp restarted from at the last back-off (at the
+    # gap d0 it then had); None: the ramp starts from 1/div.
+    ramp_start: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values by field name (tuples become lists, the estimator's state is copied)."""
