@@ -25,7 +25,8 @@ SPIKE_RULES = ("outlier", "level")  # which losses the guard's spike test looks 
 AUTO = "auto"  # target_loss="auto": f* estimated online from the run's losses
 TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
-_AUTO_FIELDS = ("fstar_margin", "fstar_provisional_frac")
+_AUTO_FIELDS = ("fstar_margin", "fstar_provisional_frac", "fstar_rule")
+FSTAR_RULES = ("estimate", "floor")  # target_loss="auto": estimated online, or the loss's floor
 # The closed loop's options, only used (and compared on resume) with ramp="progress".
 _PROGRESS_FIELDS = ("progress_rate", "progress_growth", "progress_max_frac")
 
@@ -105,6 +106,10 @@ class AdaptiveConfig:
     # target_loss="auto": the first f* is L1 - (1 - frac) |L1| (L1 the first loss; 0.4 L1 for a
     # positive loss) and f* never rises above it; in (0, 1). Raise it for runs that end above it.
     fstar_provisional_frac: float = 0.4
+    # target_loss="auto": how f* is found. "estimate": the online estimator above (every result
+    # stored before 2026-12-01); "floor": no estimate, f* = L1 - |L1|, i.e. 0 (the floor of a
+    # cross-entropy) for a non-negative first loss L1 (for a negative one, 2 L1, with a warning).
+    fstar_rule: str = "estimate"
     # The loss-rise guard: when the smoothed loss climbs more than guard_rise (relative) above its
     # lowest value since the last back-off, the peak is capped at guard_backoff x the multiplier
     # in force, for the rest of the run (warm-up and decay); None: on unless smoothing is 0.
@@ -196,6 +201,7 @@ class AdaptiveConfig:
         v.real("progress_growth", self.progress_growth, low=1.0, low_open=True)
         v.real("progress_max_frac", self.progress_max_frac, low=0.0, high=1.0, low_open=True)
         v.choice("spike_rule", self.spike_rule, SPIKE_RULES)
+        v.choice("fstar_rule", self.fstar_rule, FSTAR_RULES)
         if not isinstance(self.guard_restart, bool):
             raise TypeError(f"guard_restart must be True or False; got {self.guard_restart!r}")
         if self.guard_restart and (self.ramp != "linear" or self.k_constants is not None):
@@ -519,6 +525,7 @@ MODES: dict[str, dict[str, object]] = {
 
 __all__ = [
     "AUTO",
+    "FSTAR_RULES",
     "MODES",
     "RAMPS",
     "AdaptiveConfig",

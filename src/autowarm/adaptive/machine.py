@@ -518,7 +518,9 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         if not self.is_auto or state.phase != "warmup":
             return state
         if state.estimator is None and state.fstar is not None:
-            return state  # the estimator failed earlier: f* stays where it was
+            return state  # the estimator failed earlier (or fstar_rule="floor"): f* stays
+        if self.fstar_rule == "floor":
+            return self._floor(state, loss) if math.isfinite(loss) else state
         if math.isfinite(loss):  # the smoothed loss _accept is about to compute
             beta = self.smoothing
             ema = beta * state.ema + (1.0 - beta) * loss
@@ -533,6 +535,25 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             d0, ds, warned = self._auto_gaps(state.d0 + state.fstar - fstar, fstar, state)
             changes.update(d0=d0, delta_star=ds, fstar_warned=warned or changes["fstar_warned"])
         return dataclasses.replace(state, **changes)
+
+    def _floor(self, state: AdaptiveState, loss: float) -> AdaptiveState:
+        """fstar_rule="floor": f* = L1 - |L1| at the first finite loss L1, never revised.
+
+        0 for a non-negative first loss (a cross-entropy cannot go below it); for a negative one
+        there is no known floor, and f* = 2 L1 with one warning.
+        """
+        fstar = loss - abs(loss)
+        warned = state.fstar_warned
+        if loss < 0 and not warned:
+            warnings.warn(
+                f"target_loss='auto' with fstar_rule='floor': the first loss {loss:.4g} is "
+                f"negative, so 0 is no floor for it; using f* = {fstar:.4g} (2 x the first loss); "
+                "give target_loss a number if you know where the loss levels off",
+                RuntimeWarning,
+                4,
+            )
+            warned = True
+        return dataclasses.replace(state, fstar=fstar, fstar_warned=warned)
 
     def _auto_gaps(
         self, d0: float, fstar: float, state: AdaptiveState

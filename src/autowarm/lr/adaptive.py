@@ -449,12 +449,15 @@ class AdaptiveWarmup(LRScheduler):
             loss = peak = "none (no finite loss observed)"
         else:
             loss, peak = f"{st.loss:.4g}", f"{self.target_loss + st.delta_star:.4g}"
-        raise_f = (
-            "pass a number for target_loss (the estimate assumes the run ends below "
-            f"{self.schedule.fstar_provisional_frac:g} x its first loss)"
-            if self.schedule.is_auto
-            else "raise target_loss"
-        )
+        if not self.schedule.is_auto:
+            raise_f = "raise target_loss"
+        elif self.schedule.fstar_rule == "floor":
+            raise_f = "pass warmup_max_frac (a latest switch) or a number for target_loss"
+        else:
+            raise_f = (
+                "pass a number for target_loss (the estimate assumes the run ends below "
+                f"{self.schedule.fstar_provisional_frac:g} x its first loss)"
+            )
         measured = self.schedule.k_constants is not None
         paper = self.schedule.ramp == "paper" and not measured
         start = "k_constants re-measured with the probe" if measured else "a smaller div_factor"
