@@ -122,7 +122,9 @@ CONFIGS = [
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
 def test_adaptive_parity_under_jit(cfg):
-    machine = AdaptiveWarmupSchedule(TOTAL, 1.0, div_factor=20.0, outlier_filter=False, **cfg)
+    machine = AdaptiveWarmupSchedule(
+        TOTAL, 1.0, div_factor=20.0, outlier_filter=False, guard=False, **cfg
+    )
     losses = _losses(nan_at=(7,))
     want, ref_state = _reference(machine, losses)
     mults, state = jax.jit(lambda x: ao.simulate(machine, x))(jnp.asarray(losses))
@@ -140,7 +142,13 @@ def test_adaptive_parity_under_jit(cfg):
 @pytest.mark.parametrize("cooldown", [None, 15])
 def test_decay_values_match_for_every_shape_and_switch_step(decay, cooldown):
     machine = AdaptiveWarmupSchedule(
-        40, 0.0, delta_star=1.0, decay=decay, final_lr_factor=0.05, cooldown_steps=cooldown
+        40,
+        0.0,
+        delta_star=1.0,
+        decay=decay,
+        final_lr_factor=0.05,
+        cooldown_steps=cooldown,
+        guard=False,
     )
     starts, steps = np.meshgrid(np.arange(0, 42), np.arange(0, 46), indexing="ij")
     keep = steps >= starts
@@ -173,7 +181,7 @@ def test_adaptive_parity_hypothesis_float64(cfg):
     """In float64 the switch step and every multiplier equal the Python machine's."""
     with jax.enable_x64(True):
         machine = AdaptiveWarmupSchedule(
-            30, 0.5, delta_star=2.0, div_factor=10.0, outlier_filter=False, **cfg
+            30, 0.5, delta_star=2.0, div_factor=10.0, outlier_filter=False, guard=False, **cfg
         )
         run = jax.jit(lambda x: ao.simulate(machine, x))  # compiled once, for every example
 
@@ -196,7 +204,7 @@ def test_adaptive_parity_hypothesis_float64(cfg):
 def test_transformation_scales_adamw_like_the_torch_scheduler():
     """chain(adamw(lr), adaptive_warmup) == adamw with lr * (AdaptiveWarmup's multiplier)."""
     lr, total = 0.3, 30
-    opts = dict(delta_star=1.0, div_factor=10.0, smoothing=0.5, outlier_filter=False)
+    opts = dict(delta_star=1.0, div_factor=10.0, smoothing=0.5, outlier_filter=False, guard=False)
     target = jnp.array([1.0, -2.0, 0.5])
 
     def loss_fn(w):
@@ -246,7 +254,7 @@ def test_transformation_scales_adamw_like_the_torch_scheduler():
 
 def test_resume_from_a_torch_state_and_pytree_state():
     machine = AdaptiveWarmupSchedule(
-        TOTAL, 1.0, delta_star=0.8, div_factor=20.0, outlier_filter=False
+        TOTAL, 1.0, delta_star=0.8, div_factor=20.0, outlier_filter=False, guard=False
     )
     losses = _losses()
     want, _ = _reference(machine, losses)
@@ -269,6 +277,25 @@ def test_resume_from_a_torch_state_and_pytree_state():
     np.testing.assert_allclose(np.asarray(mults), want[10:], rtol=2e-6, atol=1e-7)
 
 
+def test_the_guard_is_off_in_optax_and_a_climbing_loss_matches_the_unguarded_machine():
+    """The guard is not implemented in JAX: adaptive_warmup turns it off, so on a loss that climbs
+    (where the default torch machine backs off) it equals the machine with guard=False."""
+    losses = np.concatenate([np.linspace(6.0, 3.0, 20), 3.0 * 1.03 ** np.arange(1, 21)])
+    kw = dict(delta_star=0.5, div_factor=10.0, smoothing=0.5, outlier_filter=False)
+    guarded = AdaptiveWarmupSchedule(40, 0.0, **kw).simulate([float(x) for x in losses])
+    assert guarded["state"]["backoff_steps"]  # the torch default would back off here
+    want, _ = _reference(AdaptiveWarmupSchedule(40, 0.0, guard=False, **kw), losses)
+    tx = ao.adaptive_warmup(40, 0.0, **kw)
+    params = jnp.zeros(1)
+    state = tx.init(params)
+    got = []
+    for loss in losses:
+        _, state = tx.update(params, state, params, value=jnp.asarray(loss, jnp.float32))
+        got.append(float(state.scale))
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+    assert not np.allclose(got, guarded["multiplier"])
+
+
 def test_transformation_bad_input():
     tx = ao.adaptive_warmup(10, 0.0, delta_star=1.0)
     params = jnp.zeros(2)
@@ -285,6 +312,12 @@ def test_transformation_bad_input():
         ao.adaptive_warmup(10, 0.0, delta_star=1.0, outlier_filter=True)
     with pytest.raises(ValueError, match="outlier_filter=False"):
         ao.simulate(AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0), jnp.ones(3))
+    with pytest.raises(ValueError, match="guard=False"):
+        ao.adaptive_warmup(10, 0.0, delta_star=1.0, guard=True)
+    with pytest.raises(ValueError, match="guard=False"):
+        ao.simulate(
+            AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, outlier_filter=False), jnp.ones(3)
+        )
     with pytest.raises(TypeError, match="AdaptiveWarmupSchedule"):
         ao.from_schedule({"total_steps": 10})
     with pytest.raises(ValueError, match="phase"):

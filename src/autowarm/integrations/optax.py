@@ -73,6 +73,12 @@ _SUPPORTED = frozenset(
         "outlier_k",
         "outlier_window",
         "outlier_persist",
+        # so must the loss-rise guard (checked in from_schedule); its settings are then unused
+        "guard",
+        "guard_rise",
+        "guard_backoff",
+        "guard_spike",
+        "spike_rule",
     }
 )
 
@@ -166,6 +172,11 @@ def _check(machine) -> None:
         raise ValueError(
             "the outlier filter (on by default when smoothing > 0) is not implemented in the "
             "optax integration; pass outlier_filter=False"
+        )
+    if machine.guards:
+        raise ValueError(
+            "the loss-rise guard (on by default when smoothing > 0) is not implemented in the "
+            "optax integration; pass guard=False"
         )
 
 
@@ -444,8 +455,8 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
             (``div_factor``, ``delta_star``, ``kappa``, ``smoothing``, ``patience``, ``ramp``,
             ``decay``, ``final_lr_factor``, ``cooldown_steps``, ``monotone``, ``initial_gap``,
             ``sigma_f``, ``k_constants``), with the same defaults and checks, except that the
-            outlier filter of the smoothed mode is not implemented here and is off
-            (``outlier_filter=False``; ``True`` is refused). One of
+            outlier filter and the loss-rise guard of the smoothed mode are not implemented here
+            and are off (``outlier_filter=False``, ``guard=False``; ``True`` is refused). One of
             ``delta_star``, ``kappa`` (e.g. ``autowarm.schedules.kappa("spectral", shapes)`` over
             the matrices the optimizer's norm applies to) or ``k_constants`` is needed.
 
@@ -468,6 +479,7 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
     4
     """
     options.setdefault("outlier_filter", False)
+    options.setdefault("guard", False)
     return from_schedule(AdaptiveWarmupSchedule(total_steps, target_loss, **options))
 
 
