@@ -24,7 +24,8 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     ]
     r = json.loads((out / "results" / "adamw__adaptive-auto__s0.json").read_text())
     assert len(r["train_loss"]) == len(r["lr_multiplier"]) == 12
-    assert r["target_loss"] is None and 0 < r["fstar"] < r["train_loss"][0]  # f* found online
+    assert r["target_loss"] is None and r["fstar"] == 0.0  # f* at the loss's floor, by itself
+    assert "fstar_rule=floor" in r["config"]["schedule"]
     assert r["backoff_steps"] == []
     assert r["lr_multiplier"][0] == pytest.approx(0.01)  # the first update runs at lr / div
     assert r["delta_star"] > 0 and r["final_val_loss"] > 0
@@ -38,7 +39,7 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     extra = ["--warmup-steps", "", "--adaptive-modes", "adaptive-paper-ramp"]
     assert main(argv + extra) == 0
     r = json.loads((out / "results" / "adamw__adaptive-paper-ramp__s0.json").read_text())
-    assert r["config"]["schedule"].endswith("ramp=paper") and r["arm"] == "adaptive-paper-ramp"
+    assert "ramp=paper" in r["config"]["schedule"] and r["arm"] == "adaptive-paper-ramp"
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     capsys.readouterr()
     res = subprocess.run(

@@ -38,7 +38,7 @@ def test_probe_result_round_trips_into_the_adaptive_warmup(tmp_path):
     assert kwargs["k_constants"] == pytest.approx((40.0, -5.0, 10.0))
     p = torch.nn.Parameter(torch.zeros(2, 2))
     opt = torch.optim.SGD([p], lr=1.0)
-    sched = AdaptiveWarmup(opt, total_steps=50, smoothing=0.0, **kwargs)
+    sched = AdaptiveWarmup(opt, total_steps=50, smoothing=0.0, max_growth=None, **kwargs)
     # The measured law eta(D) = D / K(D), normalised at its peak D* = sqrt(K0 / K2) = 2:
     # at loss 5.5 (D = 4): eta = 4 / (40 - 20 + 160) = 1/45; peak eta(2) = 2 / (40 - 10 + 40) = 1/35
     opt.step()

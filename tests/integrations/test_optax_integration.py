@@ -108,6 +108,9 @@ def _reference(machine, losses):
     return np.array(out["multiplier"]), out["state"]
 
 
+# What the JAX version implements: no outlier filter, no guard, no latest switch, no rate limit.
+JAX = dict(outlier_filter=False, guard=False, warmup_max_frac=None, max_growth=None)
+
 CONFIGS = [
     dict(delta_star=0.8),
     dict(delta_star=0.8, smoothing=0.0),
@@ -122,9 +125,7 @@ CONFIGS = [
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
 def test_adaptive_parity_under_jit(cfg):
-    machine = AdaptiveWarmupSchedule(
-        TOTAL, 1.0, div_factor=20.0, outlier_filter=False, guard=False, **cfg
-    )
+    machine = AdaptiveWarmupSchedule(TOTAL, 1.0, div_factor=20.0, **JAX, **cfg)
     losses = _losses(nan_at=(7,))
     want, ref_state = _reference(machine, losses)
     mults, state = jax.jit(lambda x: ao.simulate(machine, x))(jnp.asarray(losses))
@@ -148,7 +149,7 @@ def test_decay_values_match_for_every_shape_and_switch_step(decay, cooldown):
         decay=decay,
         final_lr_factor=0.05,
         cooldown_steps=cooldown,
-        guard=False,
+        **JAX,
     )
     starts, steps = np.meshgrid(np.arange(0, 42), np.arange(0, 46), indexing="ij")
     keep = steps >= starts
@@ -180,9 +181,7 @@ HYPOTHESIS_MACHINES = [
 def test_adaptive_parity_hypothesis_float64(cfg):
     """In float64 the switch step and every multiplier equal the Python machine's."""
     with jax.enable_x64(True):
-        machine = AdaptiveWarmupSchedule(
-            30, 0.5, delta_star=2.0, div_factor=10.0, outlier_filter=False, guard=False, **cfg
-        )
+        machine = AdaptiveWarmupSchedule(30, 0.5, delta_star=2.0, div_factor=10.0, **JAX, **cfg)
         run = jax.jit(lambda x: ao.simulate(machine, x))  # compiled once, for every example
 
         @settings(
@@ -204,7 +203,7 @@ def test_adaptive_parity_hypothesis_float64(cfg):
 def test_transformation_scales_adamw_like_the_torch_scheduler():
     """chain(adamw(lr), adaptive_warmup) == adamw with lr * (AdaptiveWarmup's multiplier)."""
     lr, total = 0.3, 30
-    opts = dict(delta_star=1.0, div_factor=10.0, smoothing=0.5, outlier_filter=False, guard=False)
+    opts = dict(delta_star=1.0, div_factor=10.0, smoothing=0.5, **JAX)
     target = jnp.array([1.0, -2.0, 0.5])
 
     def loss_fn(w):
@@ -253,17 +252,14 @@ def test_transformation_scales_adamw_like_the_torch_scheduler():
 
 
 def test_resume_from_a_torch_state_and_pytree_state():
-    machine = AdaptiveWarmupSchedule(
-        TOTAL, 1.0, delta_star=0.8, div_factor=20.0, outlier_filter=False, guard=False
-    )
+    machine = AdaptiveWarmupSchedule(TOTAL, 1.0, delta_star=0.8, div_factor=20.0, **JAX)
     losses = _losses()
     want, _ = _reference(machine, losses)
     # a torch AdaptiveWarmup run stopped mid warm-up, resumed in JAX
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=1.0)
     sched = AdaptiveWarmup(
-        opt, total_steps=TOTAL, target_loss=1.0, delta_star=0.8, div_factor=20.0,
-        outlier_filter=False,
+        opt, total_steps=TOTAL, target_loss=1.0, delta_star=0.8, div_factor=20.0, **JAX,
     )  # fmt: skip
     for loss in losses[:10]:
         opt.step()
@@ -282,9 +278,10 @@ def test_the_guard_is_off_in_optax_and_a_climbing_loss_matches_the_unguarded_mac
     (where the default torch machine backs off) it equals the machine with guard=False."""
     losses = np.concatenate([np.linspace(6.0, 3.0, 20), 3.0 * 1.03 ** np.arange(1, 21)])
     kw = dict(delta_star=0.5, div_factor=10.0, smoothing=0.5, outlier_filter=False)
-    guarded = AdaptiveWarmupSchedule(40, 0.0, **kw).simulate([float(x) for x in losses])
+    limits = dict(warmup_max_frac=None, max_growth=None)  # not in JAX either
+    guarded = AdaptiveWarmupSchedule(40, 0.0, **kw, **limits).simulate([float(x) for x in losses])
     assert guarded["state"]["backoff_steps"]  # the torch default would back off here
-    want, _ = _reference(AdaptiveWarmupSchedule(40, 0.0, guard=False, **kw), losses)
+    want, _ = _reference(AdaptiveWarmupSchedule(40, 0.0, guard=False, **kw, **limits), losses)
     tx = ao.adaptive_warmup(40, 0.0, **kw)
     params = jnp.zeros(1)
     state = tx.init(params)
@@ -318,6 +315,9 @@ def test_transformation_bad_input():
         ao.simulate(
             AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, outlier_filter=False), jnp.ones(3)
         )
+    for name, value in (("warmup_max_frac", 0.5), ("max_growth", 3.0)):
+        with pytest.raises(ValueError, match=f"{name}=.* pass {name}=None"):
+            ao.adaptive_warmup(10, 0.0, delta_star=1.0, **{name: value})
     with pytest.raises(TypeError, match="AdaptiveWarmupSchedule"):
         ao.from_schedule({"total_steps": 10})
     with pytest.raises(ValueError, match="phase"):

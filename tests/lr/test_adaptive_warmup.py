@@ -294,8 +294,9 @@ def test_chained_scheduler_is_refused_with_a_clear_error():
 
 
 def test_a_warmup_still_running_at_half_the_run_warns_once():
+    # Only without a latest switch (warmup_max_frac=None, the paper's rule) can a warm-up run on.
     opt = sgd()
-    sched = make(opt, total_steps=10, smoothing=0.0)
+    sched = make(opt, warmup_max_frac=None, total_steps=10, smoothing=0.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         drive(sched, opt, [6.0] * 4)
@@ -307,23 +308,25 @@ def test_a_warmup_still_running_at_half_the_run_warns_once():
     assert "still in its warm-up after 5 of 10 updates" in msg and "f* + D* = 2," in msg
     assert "a smaller div_factor" in msg and "ramp=linear" not in msg  # already the linear ramp
     opt = sgd()
-    sched = make(opt, total_steps=10, smoothing=0.0, ramp="paper")
+    sched = make(opt, warmup_max_frac=None, total_steps=10, smoothing=0.0, ramp="paper")
     with pytest.warns(UserWarning, match="use ramp=linear or a smaller div_factor"):
         drive(sched, opt, [6.0] * 5)
     opt = sgd()
-    sched = make(opt, total_steps=4, smoothing=0.0)
+    sched = make(opt, warmup_max_frac=None, total_steps=4, smoothing=0.0)
     with pytest.warns(UserWarning, match="no finite loss observed"):
         drive(sched, opt, [float("nan")] * 2)
     # sync_every > 1: the phase is judged after the pending losses are read, so a warm-up that
     # ended (loss 1.5 <= f* + D* = 2 at update 4) does not warn at update 5 on a stale phase.
     opt = sgd()
-    sched = make(opt, total_steps=10, smoothing=0.0, sync_every=3)
+    sched = make(opt, warmup_max_frac=None, total_steps=10, smoothing=0.0, sync_every=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         drive(sched, opt, [6.0, 5.0, 4.0, 1.5] + [1.4] * 6)
         assert sched.phase == "decay"
         opt = sgd()
-        drive(make(opt, total_steps=3, smoothing=0.0), opt, [6.0] * 3)  # too short to warn
+        drive(
+            make(opt, warmup_max_frac=None, total_steps=3, smoothing=0.0), opt, [6.0] * 3
+        )  # too short to warn
 
 
 def test_resume_refuses_a_state_saved_with_another_ramp():

@@ -14,8 +14,12 @@ def sgd():
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(8, 4))], lr=0.5)
 
 
+# The online estimator (fstar_rule="estimate") with the rules it was designed with.
+V1 = dict(fstar_rule="estimate", warmup_max_frac=None, max_growth=None, spike_rule="outlier")
+
+
 def make(opt, **kw):
-    base = dict(total_steps=200, target_loss="auto", kappa=3e4, div_factor=100.0)
+    base = dict(total_steps=200, target_loss="auto", kappa=3e4, div_factor=100.0, **V1)
     base.update(kw)
     return AdaptiveWarmup(opt, **base)
 
@@ -38,7 +42,7 @@ def test_matches_the_machine_and_exposes_the_f_star_in_force():
     assert sched.target_loss is None and sched.schedule.is_auto
     lrs, _ = drive(sched, opt, 200)
     m = AdaptiveWarmupSchedule(
-        total_steps=200, target_loss="auto", kappa=3e4, div_factor=100.0
+        total_steps=200, target_loss="auto", kappa=3e4, div_factor=100.0, **V1
     ).initial_state()
     machine = sched.schedule
     area, want = 0.0, []
@@ -117,7 +121,7 @@ def test_the_estimators_warning_is_surfaced_once_at_the_callers_line(monkeypatch
 def test_norm_inference_and_sync_every_work_with_auto():
     model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.Linear(32, 1))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    sched = AdaptiveWarmup(opt, total_steps=100, target_loss="auto", sync_every=4)
+    sched = AdaptiveWarmup(opt, total_steps=100, target_loss="auto", sync_every=4, **V1)
     assert sched.norm == "sign" and sched.schedule.kappa > 0
     for k in range(12):
         opt.step()

@@ -27,18 +27,26 @@ def curve(tmp_path_factory):
     return f
 
 
-def test_simulate_with_an_estimated_target_loss(curve):
+def test_simulate_with_an_automatic_target_loss(curve):
+    first = 1.0 + 4.0
+    # the default rule: f* at the loss's floor, the warm-up ends at the latest switch (half the run)
     proc = cli("simulate", "--losses", str(curve), "--target-loss", "auto", "--kappa", "3e4",
                "--div-factor", "100", "--json", cwd=curve.parent)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    first = 1.0 + 4.0
-    assert out["warmup_end_step"] is not None and out["target_loss"] <= 0.4 * first
+    assert out["target_loss"] == 0.0 and out["warmup_end_step"] == 150
+    assert out["initial_gap"] == pytest.approx(first)
+    # the online estimate, and its options, are flags too
+    est = ("--fstar-rule", "estimate", "--warmup-max-frac", "none", "--max-growth", "none")
+    proc = cli("simulate", "--losses", str(curve), "--target-loss", "auto", "--kappa", "3e4",
+               "--div-factor", "100", *est, "--json", cwd=curve.parent)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["warmup_end_step"] is not None and 0 < out["target_loss"] <= 0.4 * first
     assert out["initial_gap"] + out["target_loss"] == pytest.approx(first)
     assert out["peak_loss"] == pytest.approx(out["target_loss"] + out["delta_star"])
-    # the estimator's options are flags too
     proc = cli("simulate", "--losses", str(curve), "--target-loss", "auto", "--kappa", "3e4",
-               "--fstar-provisional-frac", "0.3", "--json", cwd=curve.parent)  # fmt: skip
+               *est, "--fstar-provisional-frac", "0.3", "--json", cwd=curve.parent)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["target_loss"] <= 0.3 * first + 1e-12
 
@@ -97,7 +105,8 @@ def test_a_tiny_closed_loop_run_with_auto_records_the_f_star_at_the_switch(tmp_p
         model="tiny",
         optimizer="adamw",
         lr=1e-2,
-        schedule="adaptive:div_factor=20,fstar_provisional_frac=0.7",
+        schedule="adaptive:div_factor=20,fstar_rule=estimate,fstar_provisional_frac=0.7,"
+        "warmup_max_frac=none,max_growth=none",
         target_loss="auto",
         steps=40,
         batch_size=8,

@@ -72,7 +72,8 @@ def test_after_the_switch_a_back_off_lowers_the_cap_either_way():
     # reaches D* (gap <= 0.5) and switches, then the loss jumps: the decay is halved in both
     losses = [4.0 - 0.1 * k for k in range(39)] + [0.3] * 15 + [0.6, 0.3, 0.3]
     for restart in (False, True):
-        _, state = run(machine(guard_restart=restart, total_steps=80), losses)
+        m = machine(guard_restart=restart, total_steps=80, max_growth=None, warmup_max_frac=None)
+        _, state = run(m, losses)
         assert state.phase == "decay" and state.cap == 0.5 and len(state.backoff_steps) == 1
         assert state.ramp_start is None
 

@@ -22,6 +22,8 @@ def machine(**kw):
         smoothing=0.0,
         outlier_filter=False,
         guard=False,
+        warmup_max_frac=None,  # each test turns on the limit it is about
+        max_growth=None,
     )
     base.update(kw)
     return AdaptiveWarmupSchedule(**base)
@@ -82,12 +84,17 @@ def test_the_warm_up_never_outlasts_the_fraction_and_the_decay_never_exceeds_the
 
 
 def test_spec_round_trip_and_stored_modes():
-    cfg = AdaptiveConfig.from_spec("adaptive:warmup_max_frac=0.5", total_steps=10, target_loss=0.0)
-    assert cfg.warmup_max_frac == 0.5 and cfg.to_spec().endswith("warmup_max_frac=0.5")
+    cfg = AdaptiveConfig.from_spec("adaptive:warmup_max_frac=0.3", total_steps=10, target_loss=0.0)
+    assert cfg.warmup_max_frac == 0.3 and cfg.to_spec().endswith("warmup_max_frac=0.3")
     assert "warmup_max_frac" in cfg.schedule_fields()  # a resumed run must match it
-    # the stored modes that predate it keep their schedule (None: the paper's rule)
-    for mode in ("adaptive", "adaptive-auto", "adaptive-faithful"):
-        assert "warmup_max_frac" not in MODES[mode]
+    assert AdaptiveConfig(total_steps=10, target_loss=0.0).warmup_max_frac == 0.5  # the default
+    # every mode spells both limits out, so a stored spec keeps its meaning across default changes
+    for mode, fields in MODES.items():
+        if fields.get("ramp") != "progress":
+            assert "warmup_max_frac" in fields and "max_growth" in fields, mode
+    assert MODES["adaptive-auto"]["warmup_max_frac"] == 0.5
+    for mode in ("adaptive-v1", "adaptive-estimate", "adaptive-faithful", "adaptive-paper-ramp"):
+        assert MODES[mode]["warmup_max_frac"] is None and MODES[mode]["max_growth"] is None
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.1, 1.5, math.nan, math.inf])

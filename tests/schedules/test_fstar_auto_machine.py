@@ -20,9 +20,14 @@ from autowarm.adaptive import (
 )
 from autowarm.theory.fstar import OnlineFstar
 
+# The online estimator (fstar_rule="estimate") with the rules it was designed with: no latest
+# switch, no rate limit, the spike test on outliers.
+V1 = dict(fstar_rule="estimate", warmup_max_frac=None, max_growth=None, spike_rule="outlier")
+
 
 def auto(**kw):
-    base = dict(total_steps=100, target_loss="auto", delta_star=0.5, div_factor=10.0, smoothing=0.0)
+    base = dict(total_steps=100, target_loss="auto", delta_star=0.5, div_factor=10.0, smoothing=0.0,
+                **V1)  # fmt: skip
     if "kappa" in kw:  # D* fitted from kappa
         base["delta_star"] = None
     base.update(kw)
@@ -60,7 +65,7 @@ def test_value_table_with_the_provisional_f_star():
 def test_without_a_revision_auto_is_the_fixed_machine_at_0_4_of_the_first_loss():
     # A fast curve ends the warm-up before the first fit: the provisional f* = 0.4 L1 is the rule.
     losses = [6.0 * 0.9**k + 1.0 for k in range(60)]
-    kw = dict(total_steps=600, kappa=2560.0, div_factor=100.0)
+    kw = dict(total_steps=600, kappa=2560.0, div_factor=100.0, **V1)
     a = AdaptiveWarmupSchedule(target_loss="auto", **kw).simulate(losses)
     b = AdaptiveWarmupSchedule(target_loss=0.4 * 7.0, **kw).simulate(losses)
     assert a["multiplier"] == pytest.approx(b["multiplier"], abs=1e-12)
@@ -218,7 +223,7 @@ LOSS = st.one_of(
 )
 def test_any_loss_sequence_never_raises_and_stays_in_bounds(losses, smoothing, source):
     m = AdaptiveWarmupSchedule(
-        total_steps=60, target_loss="auto", div_factor=10.0, smoothing=smoothing, **source
+        total_steps=60, target_loss="auto", div_factor=10.0, smoothing=smoothing, **source, **V1
     )
     state, seen = m.initial_state(), False
     with warnings.catch_warnings():
@@ -246,8 +251,18 @@ def test_config_and_spec_accept_auto_and_refuse_other_words():
     fixed = AdaptiveConfig(total_steps=5, target_loss=1.0)
     assert "fstar_margin" not in fixed.schedule_fields()
     assert "fstar_margin" in cfg.schedule_fields()
-    # adaptive-auto is the default mode with f* estimated
-    assert MODES["adaptive-auto"] == {**MODES["adaptive"], "target_loss": "auto"}
+    # adaptive-auto is the default mode with f* at the floor; adaptive-estimate the v1 mode with
+    # f* estimated (the mode called adaptive-auto before 2026-11-30)
+    assert MODES["adaptive-auto"] == {
+        **MODES["adaptive"],
+        "target_loss": "auto",
+        "fstar_rule": "floor",
+    }
+    assert MODES["adaptive-estimate"] == {
+        **MODES["adaptive-v1"],
+        "target_loss": "auto",
+        "fstar_rule": "estimate",
+    }
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ def test_floor_is_f_star_zero_for_a_cross_entropy():
     assert state.fstar == 0.0 and state.estimator is None and not state.fstar_warned
     assert state.warmup_end_step == zero_state.warmup_end_step == 60  # the latest switch
     # the online estimator, on the same losses, starts from 0.4 x the first loss instead
-    _, est = run(losses, target_loss="auto")
+    assert AdaptiveConfig(total_steps=10, target_loss="auto").fstar_rule == "floor"  # default
+    _, est = run(losses, target_loss="auto", fstar_rule="estimate")
     assert est.fstar is not None and est.fstar > 1.0
 
 

@@ -106,10 +106,10 @@ class AdaptiveConfig:
     # target_loss="auto": the first f* is L1 - (1 - frac) |L1| (L1 the first loss; 0.4 L1 for a
     # positive loss) and f* never rises above it; in (0, 1). Raise it for runs that end above it.
     fstar_provisional_frac: float = 0.4
-    # target_loss="auto": how f* is found. "estimate": the online estimator above (every result
-    # stored before 2026-12-01); "floor": no estimate, f* = L1 - |L1|, i.e. 0 (the floor of a
-    # cross-entropy) for a non-negative first loss L1 (for a negative one, 2 L1, with a warning).
-    fstar_rule: str = "estimate"
+    # target_loss="auto": how f* is found. "floor" (default since 2026-11-30): no estimate,
+    # f* = L1 - |L1|, i.e. 0 (the floor of a cross-entropy) for a non-negative first loss L1 (for a
+    # negative one, 2 L1, with a warning); "estimate": the online estimator above (the rule before).
+    fstar_rule: str = "floor"
     # The loss-rise guard: when the smoothed loss climbs more than guard_rise (relative) above its
     # lowest value since the last back-off, the peak is capped at guard_backoff x the multiplier
     # in force, for the rest of the run (warm-up and decay); None: on unless smoothing is 0.
@@ -132,15 +132,17 @@ class AdaptiveConfig:
     # The latest switch of the gap ramps ("linear", "paper"): when the warm-up has not reached
     # f* + D* by warmup_max_frac x total_steps (in (0, 1]), it ends there and the decay runs from
     # the multiplier in force (like progress_max_frac of the closed loop). None: only at f* + D*
-    # (the paper's rule), which with f* below the loss the run reaches means no decay at all.
-    warmup_max_frac: float | None = None
+    # (the paper's rule, and autowarm's before 2026-11-30), which with f* below the loss the run
+    # reaches means no decay at all.
+    warmup_max_frac: float | None = 0.5
     # The gap ramps' rate limit: the multiplier grows by at most this factor (> 1) per smoothing
-    # horizon (1/(1 - smoothing) updates), however fast the loss falls; None: no limit.
-    max_growth: float | None = None
-    # Which losses the guard_spike test looks at: "outlier", only those the outlier filter holds
-    # back (the rule of every result stored before 2026-11-30), or "level", every loss: during a
-    # fast fall the filter's scale is wide and a jump of 30% need not be an outlier by its test.
-    spike_rule: str = "outlier"
+    # horizon (1/(1 - smoothing) updates), however fast the loss falls; None: no limit (the rule
+    # before 2026-11-30). With smoothing=0 the horizon is one update.
+    max_growth: float | None = 3.0
+    # Which losses the guard_spike test looks at: "level" (default since 2026-11-30), every loss:
+    # during a fast fall the filter's scale is wide and a jump of 30% need not be an outlier by
+    # its test; or "outlier", only those the outlier filter holds back (the rule before).
+    spike_rule: str = "level"
     # What a back-off during the warm-up does: False (every result stored before 2026-12-01), the
     # cap drops to guard_backoff x the multiplier and stays for the rest of the run; True, the
     # linear ramp restarts from guard_backoff x the multiplier at the gap where it backed off, so
@@ -474,12 +476,19 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # (in this order) so that a stored result's schedule spec names its exact rules.
 # "adaptive-faithful": the seed paper's rules (raw mini-batch loss, the closed-form ramp
 #   eta(D) = D / (K0 + K1 D + K2 D^2), switch on the first loss at or below f* + D*).
-# "adaptive": autowarm's default mode (bias-corrected EMA of the loss, the ramp linear in the gap).
-# "adaptive-paper-ramp": the default mode with the paper's closed-form ramp (autowarm's default
+# "adaptive-auto": autowarm's default (the class defaults, spelled out): bias-corrected EMA of the
+#   loss, the ramp linear in the gap, f* at the loss's floor (target_loss="auto"), the latest
+#   switch at half the run, the rate limit and the guard: nothing to set but the peak LR,
+#   div_factor and the run's length.
+# "adaptive": the same rules with the preset's hand-set f*.
+# "adaptive-v1", "adaptive-estimate": autowarm's default mode before 2026-11-30 (no latest switch,
+#   no rate limit, the spike test on outliers only) with the preset's f* and with f* estimated
+#   online; these were the modes "adaptive" and "adaptive-auto" of the results stored before then.
+# "adaptive-paper-ramp": the v1 mode with the paper's closed-form ramp (autowarm's default
 #   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
-# "adaptive-auto": the default mode with f* estimated online (target_loss="auto"): no f* to set.
-# "adaptive-progress": the smoothed mode with the closed-loop ramp (ramp="progress"), which uses
-#   neither f* nor D*: the LR rises while the loss falls and slows down on a plateau (experimental).
+# "adaptive-progress": the v1 smoothed mode with the closed-loop ramp (ramp="progress"), which
+#   uses neither f* nor D*: the LR rises while the loss falls, slower on a plateau (experimental).
+# "adaptive-zero*": the design study that led to the default (BENCHMARKS.md), experimental.
 # The smoothed modes name the outlier filter and the guard (on by default since 2026-11-29/30)
 # so that a stored result from before them, whose spec lacks them, reads as another schedule to
 # the result store. The variants change a value in place or add a key at the end, so every mode
@@ -492,19 +501,54 @@ _SMOOTHED: dict[str, object] = {
     "guard": True,
     "ramp": "linear",
 }
+# The rules autowarm's default changed from on 2026-11-30 (BENCHMARKS.md, "f* = 0 with a latest
+# switch"): no latest switch, no rate limit, the spike test on outliers only, and with
+# target_loss="auto" the online f* estimator. The historical modes spell them out.
+_V1: dict[str, object] = {"warmup_max_frac": None, "max_growth": None, "spike_rule": "outlier"}
+# The default rules since then: the latest switch at half the run, the rate limit (3x per
+# smoothing horizon) and the spike test on every loss (with "auto": f* at the loss's floor).
+_V2: dict[str, object] = {"warmup_max_frac": 0.5, "max_growth": 3.0, "spike_rule": "level"}
 MODES: dict[str, dict[str, object]] = {
-    "adaptive-faithful": {"smoothing": 0.0, "patience": 1, "monotone": False, "ramp": "paper"},
-    "adaptive": dict(_SMOOTHED),
-    "adaptive-paper-ramp": {**_SMOOTHED, "ramp": "paper"},
-    "adaptive-auto": {**_SMOOTHED, "target_loss": AUTO},
-    "adaptive-progress": {**_SMOOTHED, "ramp": "progress", "target_loss": AUTO},
-    "adaptive-zero": {**_SMOOTHED, "ramp": "paper", "target_loss": 0.0, "warmup_max_frac": 0.5},
-    "adaptive-zero-linear": {**_SMOOTHED, "target_loss": 0.0, "warmup_max_frac": 0.5},
+    "adaptive-faithful": {
+        "smoothing": 0.0,
+        "patience": 1,
+        "monotone": False,
+        "ramp": "paper",
+        **_V1,
+    },
+    "adaptive": {**_SMOOTHED, **_V2},
+    "adaptive-auto": {**_SMOOTHED, "target_loss": AUTO, "fstar_rule": "floor", **_V2},
+    "adaptive-v1": {**_SMOOTHED, **_V1},
+    "adaptive-estimate": {**_SMOOTHED, "target_loss": AUTO, "fstar_rule": "estimate", **_V1},
+    "adaptive-paper-ramp": {**_SMOOTHED, "ramp": "paper", **_V1},
+    "adaptive-progress": {
+        **_SMOOTHED,
+        "ramp": "progress",
+        "target_loss": AUTO,
+        "fstar_rule": "estimate",
+        **_V1,
+    },
+    "adaptive-zero": {
+        **_SMOOTHED,
+        "ramp": "paper",
+        "target_loss": 0.0,
+        "warmup_max_frac": 0.5,
+        "max_growth": None,
+        "spike_rule": "outlier",
+    },
+    "adaptive-zero-linear": {
+        **_SMOOTHED,
+        "target_loss": 0.0,
+        "warmup_max_frac": 0.5,
+        "max_growth": None,
+        "spike_rule": "outlier",
+    },
     "adaptive-zero-limited": {
         **_SMOOTHED,
         "target_loss": 0.0,
         "warmup_max_frac": 0.5,
         "max_growth": 3.0,
+        "spike_rule": "outlier",
     },
     "adaptive-zero-spike": {
         **_SMOOTHED,

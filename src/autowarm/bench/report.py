@@ -42,7 +42,7 @@ ADAPTIVE_ARMS = (
     "adaptive-auto",
     "adaptive-calibrated",
 )
-# The arm the others are compared with: the default mode with f* found online, else with f* given.
+# The arm the others are compared with: the default mode with target_loss="auto", else with f* given.
 DEFAULT_ARMS = ("adaptive-auto", "adaptive")
 
 

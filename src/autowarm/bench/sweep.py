@@ -25,8 +25,8 @@ from autowarm.bench.presets import BenchPreset, OptimizerSetup
 # The adaptive modes (name -> the AdaptiveConfig fields each sets, spelled out in full so a stored
 # result names its exact schedule) are defined with the configuration: autowarm.adaptive.MODES.
 ADAPTIVE_MODES: dict[str, dict[str, object]] = MODES
-# The adaptive arms run unless told otherwise: the paper's rules, and autowarm's default mode with
-# f* found online (no input but the peak LR, div_factor and the run's length).
+# The adaptive arms run unless told otherwise: the paper's rules, and autowarm's defaults with
+# target_loss="auto" (no input but the peak LR, div_factor and the run's length).
 DEFAULT_MODES = ("adaptive-faithful", "adaptive-auto")
 # The mode an f* sweep runs unless told otherwise (--fstar-sweep --adaptive-modes M).
 FSTAR_MODE = "adaptive"
@@ -480,7 +480,7 @@ def _grid_arms(bench: BenchPreset, setup: OptimizerSetup, grid) -> list[_Arm]:
 
 
 def _adaptive_arms(setup: OptimizerSetup, modes) -> list[_Arm]:
-    # A mode that sets its own f* ("adaptive-auto": estimated online) does not use the preset's.
+    # A mode that sets its own f* ("adaptive-auto": the floor) does not use the preset's.
     return [
         (m, None, None if "target_loss" in ADAPTIVE_MODES[m] else setup.target_loss,
          adaptive_schedule(m, setup))

@@ -73,6 +73,9 @@ _SUPPORTED = frozenset(
         "outlier_k",
         "outlier_window",
         "outlier_persist",
+        # the latest switch and the rate limit must be None (checked in from_schedule)
+        "warmup_max_frac",
+        "max_growth",
         # so must the loss-rise guard (checked in from_schedule); its settings are then unused
         "guard",
         "guard_rise",
@@ -178,6 +181,12 @@ def _check(machine) -> None:
             "the loss-rise guard (on by default when smoothing > 0) is not implemented in the "
             "optax integration; pass guard=False"
         )
+    for name in ("warmup_max_frac", "max_growth"):
+        if getattr(machine, name) is not None:
+            raise ValueError(
+                f"{name}={getattr(machine, name)!r} (on by default) is not implemented in the "
+                f"optax integration; pass {name}=None"
+            )
 
 
 def _float_dtype():
@@ -455,8 +464,11 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
             (``div_factor``, ``delta_star``, ``kappa``, ``smoothing``, ``patience``, ``ramp``,
             ``decay``, ``final_lr_factor``, ``cooldown_steps``, ``monotone``, ``initial_gap``,
             ``sigma_f``, ``k_constants``), with the same defaults and checks, except that the
-            outlier filter and the loss-rise guard of the smoothed mode are not implemented here
-            and are off (``outlier_filter=False``, ``guard=False``; ``True`` is refused). One of
+            outlier filter and the loss-rise guard of the smoothed mode, the latest switch and
+            the rate limit are not implemented here and are off (``outlier_filter=False``,
+            ``guard=False``, ``warmup_max_frac=None``, ``max_growth=None``; other values are
+            refused), so the warm-up ends only at ``f* + D*``: give a numeric ``target_loss``
+            the run reaches. One of
             ``delta_star``, ``kappa`` (e.g. ``autowarm.schedules.kappa("spectral", shapes)`` over
             the matrices the optimizer's norm applies to) or ``k_constants`` is needed.
 
@@ -480,6 +492,8 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
     """
     options.setdefault("outlier_filter", False)
     options.setdefault("guard", False)
+    options.setdefault("warmup_max_frac", None)  # the latest switch and the rate limit: not here
+    options.setdefault("max_growth", None)
     return from_schedule(AdaptiveWarmupSchedule(total_steps, target_loss, **options))
 
 
