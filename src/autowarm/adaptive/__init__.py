@@ -12,8 +12,8 @@ The torch adapter is ``autowarm.AdaptiveWarmup`` (:mod:`autowarm.lr.adaptive`). 
 switch is built from :mod:`autowarm.schedules` pieces.
 
 >>> from autowarm.adaptive import AdaptiveWarmupSchedule
->>> s = AdaptiveWarmupSchedule(total_steps=4, target_loss=0.0, delta_star=1.0, smoothing=0.0)
->>> s.simulate([3.0, 2.0, 0.5, 0.4])["state"]["warmup_end_step"]
+>>> s = AdaptiveWarmupSchedule(total_steps=8, target_loss=0.0, delta_star=1.0, smoothing=0.0)
+>>> s.simulate([3.0, 2.0, 0.5, 0.4])["state"]["warmup_end_step"]  # at f* + D* (before half the run)
 3
 """
 

@@ -200,7 +200,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
     Example, driving it by hand with a falling loss (f* = 1, D* given):
 
     >>> s = AdaptiveWarmupSchedule(total_steps=10, target_loss=1.0, delta_star=1.0,
-    ...                            div_factor=10.0, smoothing=0.0)
+    ...                            div_factor=10.0, smoothing=0.0, max_growth=None)
     >>> state = s.init()
     >>> lrs = []
     >>> for loss in [5.0, 4.0, 3.0, 2.5, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4]:
@@ -605,7 +605,8 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         and ``phase[k]`` after observing ``loss[k]``, and the final ``state`` (a dict).
 
         >>> s = AdaptiveWarmupSchedule(total_steps=4, target_loss=0.0, delta_star=1.0,
-        ...                            div_factor=4.0, smoothing=0.0)
+        ...                            div_factor=4.0, smoothing=0.0, warmup_max_frac=None,
+        ...                            max_growth=None)  # the paper's rules
         >>> out = s.simulate([3.0, 2.0, 1.0, 0.5])
         >>> [round(m, 3) for m in out["multiplier"]], out["state"]["warmup_end_step"]
         ([0.25, 0.25, 0.625, 0.0], 3)

@@ -101,7 +101,7 @@ def adaptive_schedule(mode: str, setup: OptimizerSetup) -> str:
     """The adaptive arm's schedule spec for ``mode`` (a key of :data:`ADAPTIVE_MODES`).
 
     >>> adaptive_schedule("adaptive-faithful", OptimizerSetup(1e-3, 100.0, 1.5))
-    'adaptive:div_factor=100.0,smoothing=0.0,patience=1,monotone=False,ramp=paper'
+    'adaptive:div_factor=100.0,smoothing=0.0,patience=1,monotone=False,ramp=paper,warmup_max_frac=None,max_growth=None,spike_rule=outlier'
     """
     if mode not in ADAPTIVE_MODES:
         raise ValueError(f"unknown adaptive mode {mode!r}; valid: {', '.join(ADAPTIVE_MODES)}")

@@ -398,7 +398,8 @@ def simulate(machine: AdaptiveWarmupSchedule, losses, state: AdaptiveWarmupState
     Returns ``(multipliers, state)``: ``multipliers[k]`` is the multiplier update ``k`` ran with
     (``machine.simulate(losses)["multiplier"]`` in jnp) and ``state`` the state after the last loss.
 
-    >>> m = AdaptiveWarmupSchedule(4, 0.0, delta_star=1.0, div_factor=4.0, smoothing=0.0)
+    >>> m = AdaptiveWarmupSchedule(4, 0.0, delta_star=1.0, div_factor=4.0, smoothing=0.0,
+    ...                            warmup_max_frac=None, max_growth=None)
     >>> mults, state = simulate(m, jnp.array([3.0, 2.0, 1.0, 0.5]))
     >>> [round(float(x), 3) for x in mults], int(state.warmup_end_step)
     ([0.25, 0.25, 0.625, 0.0], 3)
