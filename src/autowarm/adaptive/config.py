@@ -22,7 +22,7 @@ MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
 RAMPS = ("paper", "linear", "progress")  # the warm-up multiplier: of the gap, or closed loop
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
 SPIKE_RULES = ("outlier", "level")  # which losses the guard's spike test looks at
-AUTO = "auto"  # target_loss="auto": f* estimated online from the run's losses
+AUTO = "auto"  # target_loss="auto": f* found without input (fstar_rule: the floor, or estimated)
 TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
 _AUTO_FIELDS = ("fstar_margin", "fstar_provisional_frac", "fstar_rule")

@@ -45,9 +45,11 @@ either direction (a loss more than ``outlier_k`` robust scales from the last acc
 one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
 keeps the paper's rules and does not filter unless ``outlier_filter=True``.
 
-**Automatic f*** (``target_loss="auto"``). f* is estimated online by
-:class:`autowarm.theory.fstar.OnlineFstar` from the run's own losses, so the user gives only the peak
-LR, ``div_factor`` and ``total_steps``. While the warm-up runs, every observation feeds the
+**Automatic f*** (``target_loss="auto"``): the user gives only the peak LR, ``div_factor`` and
+``total_steps``. With ``fstar_rule="floor"`` (the default) f* is ``L1 - |L1|`` at the first loss
+``L1`` (0 for a non-negative loss), never revised, and the warm-up ends at the latest switch
+(``warmup_max_frac``). With ``fstar_rule="estimate"`` f* is estimated online by
+:class:`autowarm.theory.fstar.OnlineFstar` from the run's own losses. While the warm-up runs, every observation feeds the
 estimator the smoothed (outlier-filtered) loss with the multiplier of the update just taken (a
 loss that is non-finite or held by the outlier filter is fed as NaN, so that the estimator's
 update count and LR area ``P_t = sum m_k`` stay the run's). The estimate is

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--target-loss",
         type=target_loss_arg,
         required=True,
-        help="f*, below the first loss; or 'auto' to estimate it online from the curve",
+        help="f*, below the first loss; or 'auto' (the loss's floor, 0; --fstar-rule estimate "
+        "estimates it online from the curve)",
     )
     p.add_argument(
         "--total-steps",

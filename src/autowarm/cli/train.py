@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     req.add_argument(
         "--target-loss",
         type=target_loss_arg,
-        help="f* of the adaptive warm-up: a number, or 'auto' to estimate it online",
+        help="f* of the adaptive warm-up: a number, or 'auto' (the loss's floor, 0; "
+        "adaptive:fstar_rule=estimate estimates it online instead)",
     )
     req.add_argument("--steps", type=int, default=600, help="optimizer updates (default: 600)")
     req.add_argument("--out", default="runs/train", help="run directory")

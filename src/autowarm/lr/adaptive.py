@@ -104,9 +104,10 @@ class AdaptiveWarmup(LRScheduler):
             paper's results are robust for f* from ~0.5 nats under to ~1.5 over the final loss,
             and degrade when the peak loss ``f* + D*`` is reached late or never; with a small
             ``D*``, as on small models, keep f* at or above the expected final loss). ``"auto"``
-            estimates it online from the run's losses (0.4 x the first loss, lowered by a
-            loss-curve fit; see :mod:`autowarm.adaptive.machine`); :attr:`target_loss` is the
-            f* in force.
+            needs none: by default the loss's floor (0 for a non-negative loss), the warm-up
+            then ending at the latest switch (``warmup_max_frac``); ``fstar_rule="estimate"``
+            estimates it online instead (see :mod:`autowarm.adaptive.machine`);
+            :attr:`target_loss` is the f* in force.
         div_factor: the warm-up starts at ``1/div_factor`` of the base LR (default 100).
         delta_star: ``D*`` directly; ``None`` fits it by the paper's rule from ``kappa``.
         norm: ``"spectral"``, ``"sign"`` or ``"frobenius"``: the norm of the optimizer's update,
@@ -125,7 +126,9 @@ class AdaptiveWarmup(LRScheduler):
             :class:`autowarm.adaptive.AdaptiveConfig`, by keyword (``decay``,
             ``final_lr_factor``, ``initial_gap``, ``patience``, ``monotone``, ``sigma_f``,
             ``cooldown_steps``, ``k_constants``, ``ramp``, the outlier filter's ``outlier_*`` and
-            the auto f* estimator's ``fstar_margin`` and ``fstar_provisional_frac``).
+            ``fstar_rule`` and the f* estimator's ``fstar_margin`` and
+            ``fstar_provisional_frac``, the limits ``warmup_max_frac`` and ``max_growth``, the
+            guard's ``guard*`` and ``spike_rule``).
         process_group: the data-parallel group whose ranks' losses are averaged (default: world).
 
     The loss of an update is the mean of the losses :meth:`observe` received since the previous
