@@ -85,7 +85,7 @@ def test_fstar_table(tmp_path):
     for f, loss in [(1.0, 2.2), (1.5, 1.9)]:
         store.save(f"adamw__fstar-{f}__s0", _result("adamw", "fstar", 0, loss, end=4, f=f))
     text = report(tmp_path, plots=False).read_text()
-    assert "| adamw | adaptive | x1 | 1.5 | 1.9000 | 4 |" in text
+    assert "| adamw | adaptive-v1 | x1 | 1.5 | 1.9000 | 4 |" in text  # no mode stored: then's
     text = report(tmp_path).read_text()
     assert (tmp_path / "fstar_sweep.png").stat().st_size > 1000 and "](fstar_sweep.png)" in text
 
@@ -101,18 +101,18 @@ def test_fstar_runs_beside_a_grid_stay_out_of_its_table(tmp_path, results):
     text = report(tmp_path, plots=False).read_text()
     adamw = text.split("## adamw")[1].split("## lion")[0]
     assert "fstar" not in adamw  # neither an arm row nor in the default-vs line
-    assert "| adamw | adaptive | x1 | 1.2 | 2.5000 ± 0.0000 | 4, 4, 4 |" in text
-    assert "| lion | adaptive | x1 | 1.2 | 2.9000 ± 0.0000 | 4, 4, 4 |" in text
+    assert "| adamw | adaptive-v1 | x1 | 1.2 | 2.5000 ± 0.0000 | 4, 4, 4 |" in text
+    assert "| lion | adaptive-v1 | x1 | 1.2 | 2.9000 ± 0.0000 | 4, 4, 4 |" in text
 
 
 def test_fstar_sweeps_of_other_modes_and_lrs_get_their_own_rows(tmp_path):
     """Two modes and two peak LRs at the same f* are four rows, never one pooled mean."""
     store = ResultStore(tmp_path)
-    cases = [("adaptive", 1.0, 2.0), ("adaptive", 2.0, 2.4), ("adaptive-zero-spike", 1.0, 1.7),
-             ("adaptive-zero-spike", 2.0, 1.8)]  # fmt: skip
+    cases = [("adaptive-v1", 1.0, 2.0), ("adaptive-v1", 2.0, 2.4), ("adaptive", 1.0, 1.7),
+             ("adaptive", 2.0, 1.8), ("adaptive-zero-spike", 1.0, 1.6)]  # fmt: skip
     for mode, factor, loss in cases:
         r = dict(_result("adamw", "fstar", 0, loss, end=9, f=0.5), lr_factor=factor)
-        if mode != "adaptive":  # results from before sweeps had a mode lack the key
+        if mode != "adaptive-v1":  # results from before sweeps recorded a mode: then's default
             r["fstar_mode"] = mode
         store.save(f"adamw__fstar-0.5-{mode}-lrx{factor:g}__s0", r)
     text = report(tmp_path).read_text()

@@ -315,6 +315,8 @@ def test_transformation_bad_input():
         ao.simulate(
             AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, outlier_filter=False), jnp.ones(3)
         )
+    with pytest.raises(ValueError, match="target_loss='auto' is not implemented in the optax"):
+        ao.adaptive_warmup(10, "auto", delta_star=1.0)
     for name, value in (("warmup_max_frac", 0.5), ("max_growth", 3.0)):
         with pytest.raises(ValueError, match=f"{name}=.* pass {name}=None"):
             ao.adaptive_warmup(10, 0.0, delta_star=1.0, **{name: value})

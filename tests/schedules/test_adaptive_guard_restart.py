@@ -60,7 +60,7 @@ def test_the_restarted_ramp_is_linear_in_the_gap_from_the_back_off_to_d_star():
     assert values[last] == pytest.approx(state.ramp_start)
     # after the last restart every multiplier is start + (1 - start) (d_b - D) / (d_b - D*),
     # with D the smoothed gap (f* = 0: the smoothed loss) and d_b the gap at the back-off
-    start, d_b = state.ramp_start, state.d0
+    start, d_b = state.ramp_start, state.ramp_d0
     for t in range(last + 1, len(values)):
         gap = m.simulate(losses[:t])["state"]["gap"]
         frac = min(max((d_b - gap) / (d_b - 0.5), 0.0), 1.0)
@@ -150,7 +150,7 @@ def test_the_torch_adapter_resumes_exactly_across_a_restart():
 
 def test_old_states_without_ramp_start_load():
     state = AdaptiveState().to_dict()
-    del state["ramp_start"]
+    del state["ramp_start"], state["ramp_d0"]
     assert AdaptiveState.from_dict(state).ramp_start is None
 
 
@@ -161,6 +161,8 @@ def test_old_states_without_ramp_start_load():
         ({"guard_restart": True, "ramp": "paper"}, ValueError, "restarts the linear ramp; got ramp='paper'"),
         ({"guard_restart": True, "k_constants": (1.0, 0.0, 1.0)}, ValueError, "got k_constants"),
         ({"guard_restart": True, "ramp": "progress"}, ValueError, "got ramp='progress'"),
+        ({"guard_restart": True, "guard": False}, ValueError, "the guard is off"),
+        ({"guard_restart": True, "smoothing": 0.0}, ValueError, "the guard is off"),
     ],
 )  # fmt: skip
 def test_bad_guard_restart_is_one_line(kw, err, match):

@@ -174,3 +174,43 @@ def test_bad_growth_is_one_line(bad):
     with pytest.raises(ValueError, match="max_growth must be") as err:
         AdaptiveConfig(total_steps=10, target_loss=0.0, max_growth=bad)
     assert "\n" not in str(err.value)
+
+
+def test_a_switch_at_f_star_plus_d_star_waits_for_the_rate_limited_ramp():
+    """Reaching f* + D* early does not jump the LR to the peak: the ramp keeps its limit (3x per
+    update without smoothing) until it reaches 1, and the decay starts from there."""
+    m = machine(max_growth=3.0, div_factor=100.0, delta_star=1.0)  # f* = 0
+    values, state = run(m, [5.0] + [0.5] * 30)
+    warm = values[: state.warmup_end_step + 1]
+    assert all(b <= 3.0 * a + 1e-12 for a, b in itertools.pairwise(warm))
+    assert warm[:6] == pytest.approx([0.01, 0.01, 0.03, 0.09, 0.27, 0.81])
+    # the multiplier reached the peak with the loss of update 5: update 6 starts the decay
+    assert state.warmup_end_step == 6 and values[6] == pytest.approx(1.0, abs=0.005)
+    # without the limit the same losses switch at once, from 1/div straight to the peak
+    values, state = run(machine(div_factor=100.0, delta_star=1.0), [5.0] + [0.5] * 30)
+    assert state.warmup_end_step == 2 and values[:2] == [0.01, 0.01]
+
+
+def test_a_config_saved_before_the_new_defaults_resumes_with_the_rules_it_had():
+    """A checkpoint's config without the options added since (saved by an older autowarm) reads
+    them as the values that version ran with, so a run with today's defaults refuses it and one
+    with the old rules resumes it."""
+    import torch
+
+    from autowarm import AdaptiveWarmup
+
+    old = dict(total_steps=40, target_loss="auto", delta_star=0.5, div_factor=10.0)
+    rules_then = dict(fstar_rule="estimate", warmup_max_frac=None, max_growth=None,
+                      spike_rule="outlier")  # fmt: skip
+
+    def sched(**kw):
+        return AdaptiveWarmup(torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1), **kw)
+
+    saved = sched(**old, **rules_then).state_dict()
+    for key in ("fstar_rule", "warmup_max_frac", "max_growth", "spike_rule", "guard_restart"):
+        del saved["config"][key]  # what a checkpoint written before the options holds
+    assert AdaptiveConfig.from_dict(saved["config"]).fstar_rule == "estimate"
+    with pytest.raises(ValueError, match="fstar_rule") as err:
+        sched(**old).load_state_dict(saved)  # today's defaults: not the rules it ran with
+    assert "\n" not in str(err.value)
+    sched(**old, **rules_then).load_state_dict(saved)

@@ -12,8 +12,9 @@ The torch adapter is ``autowarm.AdaptiveWarmup`` (:mod:`autowarm.lr.adaptive`). 
 switch is built from :mod:`autowarm.schedules` pieces.
 
 >>> from autowarm.adaptive import AdaptiveWarmupSchedule
->>> s = AdaptiveWarmupSchedule(total_steps=8, target_loss=0.0, delta_star=1.0, smoothing=0.0)
->>> s.simulate([3.0, 2.0, 0.5, 0.4])["state"]["warmup_end_step"]  # at f* + D* (before half the run)
+>>> s = AdaptiveWarmupSchedule(total_steps=4, target_loss=0.0, delta_star=1.0, smoothing=0.0,
+...                            warmup_max_frac=None, max_growth=None)  # the paper's switch rule
+>>> s.simulate([3.0, 2.0, 0.5, 0.4])["state"]["warmup_end_step"]  # the first gap at or below D*
 3
 """
 

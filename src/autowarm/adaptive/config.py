@@ -27,6 +27,15 @@ TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
 _AUTO_FIELDS = ("fstar_margin", "fstar_provisional_frac", "fstar_rule")
 FSTAR_RULES = ("estimate", "floor")  # target_loss="auto": estimated online, or the loss's floor
+# What a config saved before each of these options existed ran with (its default then differed
+# from today's): AdaptiveConfig.from_dict reads a missing key as this value.
+_BEFORE_OPTION: dict[str, object] = {
+    "fstar_rule": "estimate",
+    "warmup_max_frac": None,
+    "max_growth": None,
+    "spike_rule": "outlier",
+    "guard_restart": False,
+}
 # The closed loop's options, only used (and compared on resume) with ramp="progress".
 _PROGRESS_FIELDS = ("progress_rate", "progress_growth", "progress_max_frac")
 
@@ -56,7 +65,7 @@ class AdaptiveConfig:
     # Optimizer updates in the run (>= 1); the decay ends on update ``total_steps``.
     total_steps: int
     # f*, the loss the gap D = loss - f* is measured from: a finite number below the first loss,
-    # or "auto": estimated online from the run's own losses (see autowarm.adaptive.machine).
+    # or "auto": found without input, by fstar_rule (the loss's floor, or estimated online).
     target_loss: float | str
     # The warm-up starts at 1/div_factor of the peak (>= 1; the paper: 100 for Muon and Lion).
     div_factor: float = 100.0
@@ -156,7 +165,7 @@ class AdaptiveConfig:
         if isinstance(self.target_loss, str):
             if self.target_loss not in TARGET_LOSS_WORDS:
                 raise ValueError(
-                    f"target_loss must be a finite number or 'auto' (f* estimated online); got "
+                    f"target_loss must be a finite number or 'auto' (f* found by fstar_rule); got "
                     f"{self.target_loss!r}"
                 )
             if self.initial_gap is not None:
@@ -206,6 +215,12 @@ class AdaptiveConfig:
         v.choice("fstar_rule", self.fstar_rule, FSTAR_RULES)
         if not isinstance(self.guard_restart, bool):
             raise TypeError(f"guard_restart must be True or False; got {self.guard_restart!r}")
+        if self.guard_restart and not self.guards:
+            raise ValueError(
+                "guard_restart=True changes what the loss-rise guard does, and the guard is off "
+                f"(guard={self.guard!r}, smoothing={self.smoothing!r}); turn the guard on or drop "
+                "guard_restart"
+            )
         if self.guard_restart and (self.ramp != "linear" or self.k_constants is not None):
             what = "k_constants" if self.k_constants is not None else f"ramp={self.ramp!r}"
             raise ValueError(
@@ -246,7 +261,7 @@ class AdaptiveConfig:
 
     @property
     def is_auto(self) -> bool:
-        """Whether f* is estimated online (``target_loss="auto"``)."""
+        """Whether f* is found without input (``target_loss="auto"``, see ``fstar_rule``)."""
         return self.target_loss == AUTO
 
     @property
@@ -272,14 +287,19 @@ class AdaptiveConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> AdaptiveConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``.
+
+        A key missing from ``d`` (a config saved before the option existed) takes the value that
+        version ran with (:data:`_BEFORE_OPTION`), not today's default, so that a resumed run is
+        checked against the rules it really had.
+        """
         names = field_names()
         unknown = sorted(set(d) - set(names))
         if unknown:
             raise ValueError(
                 f"unknown adaptive warm-up option(s) {', '.join(unknown)}; valid: {', '.join(names)}"
             )
-        d = dict(d)
+        d = {**{k: v for k, v in _BEFORE_OPTION.items() if k not in d}, **d}
         if d.get("k_constants") is not None:
             d["k_constants"] = tuple(d["k_constants"])
         return cls(**d)
@@ -296,6 +316,9 @@ class AdaptiveConfig:
                 out.pop(k)
         if self.ramp != "progress" or self.k_constants is not None:
             for k in _PROGRESS_FIELDS:
+                out.pop(k)
+        elif self.ramp == "progress":  # the closed loop has its own switch and growth rule
+            for k in ("warmup_max_frac", "max_growth"):
                 out.pop(k)
         if self.k_constants is not None:
             for k in ("delta_star", "kappa", "sigma_f", "ramp"):
@@ -330,7 +353,7 @@ class AdaptiveConfig:
         if kwargs["target_loss"] is None:
             raise ValueError(
                 "the adaptive schedule needs target_loss (f*): the loss the run can about reach, "
-                "or 'auto' to estimate it online (--target-loss F|auto or "
+                "or 'auto' to need none (--target-loss F|auto or "
                 "adaptive:target_loss=F|auto)"
             )
         try:
@@ -443,7 +466,7 @@ def parse_target_loss(text: str) -> float | str:
         value = math.nan
     if not math.isfinite(value):
         raise ValueError(
-            f"target_loss must be a finite number or 'auto' (f* estimated online); got {text!r}"
+            f"target_loss must be a finite number or 'auto' (f* found by fstar_rule); got {text!r}"
         )
     return value
 

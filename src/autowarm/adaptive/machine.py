@@ -43,7 +43,12 @@ non-finite loss holds the multiplier and is counted; a loss below the target cla
 either direction (a loss more than ``outlier_k`` robust scales from the last accepted ones, see
 :func:`_outlier_side`) is held back and dropped, while ``outlier_persist`` consecutive outliers on
 one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
-keeps the paper's rules and does not filter unless ``outlier_filter=True``.
+does not filter unless ``outlier_filter=True``. Three rules are not in the paper and are on by
+default: a warm-up that has not reached ``f* + D*`` by ``warmup_max_frac`` of the run ends there
+(the decay from the multiplier in force); the multiplier grows by at most ``max_growth`` per
+smoothing horizon (a switch at ``f* + D*`` waits until the limited ramp reaches the peak); and
+``target_loss="auto"`` takes the loss's floor. ``smoothing=0, warmup_max_frac=None,
+max_growth=None, ramp="paper"`` is the paper's scheduler (the bench mode ``adaptive-faithful``).
 
 **Automatic f*** (``target_loss="auto"``): the user gives only the peak LR, ``div_factor`` and
 ``total_steps``. With ``fstar_rule="floor"`` (the default) f* is ``L1 - |L1|`` at the first loss
@@ -300,7 +305,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             return dataclasses.replace(state, **changes)
         if self.closed_loop:
             return dataclasses.replace(state, **self._progress(state, smoothed, changes))
-        d0, ds = changes.get("d0", state.d0), state.delta_star  # a restart moves d0
+        d0, ds = state.d0, state.delta_star
         if ds is None and self.is_auto:  # f* is below the first loss by construction
             d0, ds, warned = self._auto_gaps(smoothed - state.fstar, state.fstar, state)
             changes.update(d0=d0, delta_star=ds, fstar_warned=warned)
@@ -313,7 +318,10 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             m = self._k_multiplier(gap)
         elif self.ramp == "linear":
             start = changes.get("ramp_start", state.ramp_start)  # a restarted ramp's start
-            m = linear_multiplier(gap, d0, ds, self.div_factor if start is None else 1.0 / start)
+            if start is None:
+                m = linear_multiplier(gap, d0, ds, self.div_factor)
+            else:  # from the back-off's multiplier at the back-off's gap
+                m = linear_multiplier(gap, changes.get("ramp_d0", state.ramp_d0), ds, 1.0 / start)
         else:
             m = multiplier(gap, d0, ds, self.div_factor)
         last = changes.get("multiplier", state.multiplier)  # a restart lowered it
@@ -322,10 +330,13 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             m = min(m, last * self.max_growth ** (1.0 / self.horizon))
         if self.monotone:
             m = max(m, last)
-        m = min(m, changes.get("cap", state.cap))  # the guard's cap wins over monotone
+        cap = changes.get("cap", state.cap)
+        m = min(m, cap)  # the guard's cap wins over monotone
         below = state.below + 1 if gap <= ds else 0
         changes.update(multiplier=m, below=below)
-        if below >= self.patience:
+        # At f* + D* the switch waits until a rate-limited multiplier has reached the peak (or
+        # the cap), so that the decay does not start with a jump the limit exists to prevent.
+        if below >= self.patience and m >= min(1.0, cap) - 1e-12:
             changes.update(self._switch(state))
         elif (
             self.warmup_max_frac is not None
@@ -452,7 +463,12 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             and gap > state.delta_star  # at or below D* the ramp is at the peak: cap it
         )
         if restart:
-            return {"multiplier": lowered, "ramp_start": lowered, "d0": gap, "backoff_steps": steps}
+            return {
+                "multiplier": lowered,
+                "ramp_start": lowered,
+                "ramp_d0": gap,
+                "backoff_steps": steps,
+            }
         return {"cap": lowered, "backoff_steps": steps}
 
     def update(self, state, loss: float):
@@ -521,8 +537,10 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             return state
         if state.estimator is None and state.fstar is not None:
             return state  # the estimator failed earlier (or fstar_rule="floor"): f* stays
-        if self.fstar_rule == "floor":
-            return self._floor(state, loss) if math.isfinite(loss) else state
+        if self.fstar_rule == "floor":  # set once, at the first finite loss
+            return (
+                self._floor(state, loss) if math.isfinite(loss) and state.fstar is None else state
+            )
         if math.isfinite(loss):  # the smoothed loss _accept is about to compute
             beta = self.smoothing
             ema = beta * state.ema + (1.0 - beta) * loss

@@ -53,9 +53,10 @@ class AdaptiveState:
     backoff_steps: tuple[int, ...] = ()
     # ramp="progress": the smoothed losses of the last smoothing horizon (oldest first).
     progress_hist: tuple[float, ...] = ()
-    # guard_restart: the multiplier the linear ramp restarted from at the last back-off (at the
-    # gap d0 it then had); None: the ramp starts from 1/div.
+    # guard_restart: the multiplier the linear ramp restarted from at the last back-off, and the
+    # smoothed gap then (None: the ramp runs from 1/div at d0).
     ramp_start: float | None = None
+    ramp_d0: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values by field name (tuples become lists, the estimator's state is copied)."""

@@ -8,7 +8,8 @@ arm; only the LR schedule differs between arms of one optimizer. Arms:
   cosine to ``lr / (div * final_div_factor)``), for each ``W`` of the grid;
 - ``adaptive-faithful``: the loss-adaptive warm-up with the paper's rules (raw mini-batch loss,
   the paper's D* rule, switch on the first loss below ``f* + D*``);
-- ``adaptive``: autowarm's default mode of the same scheduler (bias-corrected EMA of the loss).
+- ``adaptive-auto``: autowarm's default mode of the same scheduler (bias-corrected EMA of the
+  loss, ``target_loss="auto"``, the latest switch and the rate limit).
 
 Both adaptive arms use the same peak LR, ``div_factor`` and cosine decay as the grid. Further
 arms (:mod:`autowarm.bench.sweep`): ``adaptive-calibrated``, an f* sweep, and the warm-up-free /

@@ -42,6 +42,8 @@ ADAPTIVE_ARMS = (
     "adaptive-auto",
     "adaptive-calibrated",
 )
+# What an f* sweep ran before results recorded the mode (the default mode of then).
+_FSTAR_MODE_BEFORE = "adaptive-v1"
 # The arm the others are compared with: the default mode with target_loss="auto", else with f* given.
 DEFAULT_ARMS = ("adaptive-auto", "adaptive")
 
@@ -516,8 +518,9 @@ def _arm_label(r: dict) -> str:
         label = f"w={r['warmup_steps']}"
     elif r["arm"] == "fstar":
         label = f"f*={r['target_loss']:g}"
-        if r.get("fstar_mode", FSTAR_MODE) != FSTAR_MODE:
-            label += f" ({r['fstar_mode']})"
+        mode = r.get("fstar_mode") or _FSTAR_MODE_BEFORE
+        if mode != FSTAR_MODE:
+            label += f" ({mode})"
     else:
         label = r["arm"]
     factor = float(r.get("lr_factor") or 1.0)
@@ -560,12 +563,12 @@ def _fstar_rows(results: list[dict]) -> dict[_SweepKey, dict[float, list[dict]]]
     """The f* sweep's runs grouped by (optimizer, mode, LR factor), then by f*.
 
     Results written before a sweep could run another mode lack ``fstar_mode``: they ran the
-    default mode.
+    default mode of their day, whose rules are now the mode ``adaptive-v1``.
     """
     rows: dict[_SweepKey, dict[float, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         if r["arm"] == "fstar":
-            key = (r["optimizer"], r.get("fstar_mode") or FSTAR_MODE, _factor(r))
+            key = (r["optimizer"], r.get("fstar_mode") or _FSTAR_MODE_BEFORE, _factor(r))
             rows[key][float(r["target_loss"])].append(r)
     return rows
 

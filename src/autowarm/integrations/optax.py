@@ -18,7 +18,11 @@ an optimizer whose peak LR is ``lr``: update ``k`` is scaled by the multiplier `
 update ``k``, a function of the losses of updates ``0 .. k-1``; the loss passed with update ``k``
 (computed at its pre-update parameters, as ``jax.value_and_grad`` returns it) is observed after the
 update is scaled, exactly as the torch scheduler's ``step(loss)`` after ``optimizer.step()``. So
-with the same losses the multipliers, the switch step and the decay are the torch version's. Scaling
+with the same losses and the same options the multipliers, the switch step and the decay are the
+torch version's; the JAX version implements neither the outlier filter, the loss-rise guard, the
+latest switch, the rate limit nor ``target_loss="auto"`` (all on by default in torch): it refuses
+them and :func:`adaptive_warmup` turns the first four off, so it equals ``AdaptiveWarmup(...,
+outlier_filter=False, guard=False, warmup_max_frac=None, max_growth=None)``. Scaling
 the final updates by ``m`` is scaling the LR by ``m`` for optax's optimizers, whose LR multiplies
 the whole update (AdamW's decoupled weight decay included).
 
@@ -171,6 +175,11 @@ def _check(machine) -> None:
                 f"{field.name}={getattr(machine, field.name)!r} is not implemented in the optax "
                 f"integration; leave it at its default ({field.default!r})"
             )
+    if machine.is_auto:
+        raise ValueError(
+            "target_loss='auto' is not implemented in the optax integration; give f* as a "
+            "number (for a cross-entropy from scratch, 0 is the floor 'auto' would use)"
+        )
     if machine.filters_outliers:
         raise ValueError(
             "the outlier filter (on by default when smoothing > 0) is not implemented in the "
@@ -456,7 +465,8 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
     (linear in ``D`` by default; ``ramp="paper"`` is ``m(D) = 1 / (1 + (div - 1) (D0/D)
     ((D - D*)/(D0 - D*))^2)``), then, from the first gap at or below ``D*``, a decay (cosine to
     ``final_lr_factor`` by default) over the remaining updates: the same numbers as
-    :class:`autowarm.AdaptiveWarmup` on the same losses (Riabinin et al. 2026, arXiv 2602.05813).
+    :class:`autowarm.AdaptiveWarmup` with the same options on the same losses (Riabinin et al.
+    2026, arXiv 2602.05813); see the module's docstring for the options JAX leaves out.
 
     Args:
         total_steps: optimizer updates in the run.
