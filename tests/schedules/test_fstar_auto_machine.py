@@ -269,7 +269,7 @@ def test_config_and_spec_accept_auto_and_refuse_other_words():
     ("kwargs", "error", "match"),
     [
         ({"target_loss": "Auto"}, ValueError, "target_loss must be a finite number or 'auto'"),
-        ({"target_loss": "best"}, ValueError, r"or 'auto' \(f\* estimated online\); got 'best'"),
+        ({"target_loss": "best"}, ValueError, r"or 'auto' \(f\* found by fstar_rule\); got 'best'"),
         ({"target_loss": "auto", "initial_gap": 2.0}, ValueError, "initial_gap .* cannot be"),
         ({"target_loss": "auto", "fstar_provisional_frac": 1.0}, ValueError, "fstar_provisional"),
         ({"target_loss": "auto", "fstar_provisional_frac": 0}, ValueError, "fstar_provisional"),
