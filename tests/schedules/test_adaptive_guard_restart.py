@@ -110,40 +110,25 @@ def test_restarts_keep_the_multiplier_in_its_bounds(drops, restart):
 
 def test_the_torch_adapter_resumes_exactly_across_a_restart():
     import torch
-
-    from autowarm import AdaptiveWarmup
+    from adapter_helpers import drive, fresh
 
     kw = dict(total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0,
               spike_rule="level", guard_restart=True)  # fmt: skip
 
-    def fresh():
-        p = torch.nn.Parameter(torch.zeros(3))
-        opt = torch.optim.SGD([p], lr=0.1)
-        return opt, AdaptiveWarmup(opt, **kw)
-
-    def drive(opt, sched, losses):
-        lrs = []
-        for loss in losses:
-            lrs.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step(loss)
-        return lrs
-
-    opt, sched = fresh()
+    opt, sched = fresh(**kw)
     drive(opt, sched, LOSSES[: SPIKE + 3])  # past the restart
     buf = io.BytesIO()
     torch.save({"sched": sched.state_dict(), "opt": opt.state_dict()}, buf)
     want = drive(opt, sched, LOSSES[SPIKE + 3 :])
     assert sched.backoff_steps == [SPIKE] or tuple(sched.backoff_steps) == (SPIKE,)
-    opt2, sched2 = fresh()
+    opt2, sched2 = fresh(**kw)
     buf.seek(0)
     saved = torch.load(buf, weights_only=True)
     opt2.load_state_dict(saved["opt"])
     sched2.load_state_dict(saved["sched"])
     assert drive(opt2, sched2, LOSSES[SPIKE + 3 :]) == want
     # a resumed run must not change the rule under it
-    opt3, sched3 = fresh()
-    sched3 = AdaptiveWarmup(opt3, **{**kw, "guard_restart": False})
+    _, sched3 = fresh(**{**kw, "guard_restart": False})
     with pytest.raises(ValueError, match="guard_restart"):
         sched3.load_state_dict(saved["sched"])
 

@@ -109,26 +109,12 @@ def test_the_torch_adapter_switches_without_the_long_warm_up_warning_and_resumes
     import warnings
 
     import torch
-
-    from autowarm import AdaptiveWarmup
+    from adapter_helpers import drive, fresh
 
     KW = dict(total_steps=40, target_loss=0.0, delta_star=0.5, div_factor=10.0, smoothing=0.0,
               warmup_max_frac=0.5)  # fmt: skip
 
-    def fresh():
-        p = torch.nn.Parameter(torch.zeros(3))
-        opt = torch.optim.SGD([p], lr=0.1)
-        return opt, AdaptiveWarmup(opt, **KW)
-
-    def drive(opt, sched, losses):
-        lrs = []
-        for loss in losses:
-            lrs.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step(loss)
-        return lrs
-
-    opt, sched = fresh()
+    opt, sched = fresh(**KW)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the "still in its warm-up" warning would fail here
         drive(opt, sched, LOSSES[:15])
@@ -136,7 +122,7 @@ def test_the_torch_adapter_switches_without_the_long_warm_up_warning_and_resumes
         torch.save(sched.state_dict(), buf)
         want = drive(opt, sched, LOSSES[15:])
     assert sched.phase == "decay" and sched.warmup_end_step == 20
-    opt2, sched2 = fresh()
+    opt2, sched2 = fresh(**KW)
     buf.seek(0)
     sched2.load_state_dict(torch.load(buf, weights_only=True))
     assert drive(opt2, sched2, LOSSES[15:]) == want
@@ -195,16 +181,14 @@ def test_a_config_saved_before_the_new_defaults_resumes_with_the_rules_it_had():
     """A checkpoint's config without the options added since (saved by an older autowarm) reads
     them as the values that version ran with, so a run with today's defaults refuses it and one
     with the old rules resumes it."""
-    import torch
-
-    from autowarm import AdaptiveWarmup
+    from adapter_helpers import fresh
 
     old = dict(total_steps=40, target_loss="auto", delta_star=0.5, div_factor=10.0)
     rules_then = dict(fstar_rule="estimate", warmup_max_frac=None, max_growth=None,
                       spike_rule="outlier")  # fmt: skip
 
     def sched(**kw):
-        return AdaptiveWarmup(torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1), **kw)
+        return fresh(**kw)[1]
 
     saved = sched(**old, **rules_then).state_dict()
     for key in ("fstar_rule", "warmup_max_frac", "max_growth", "spike_rule", "guard_restart"):

@@ -92,36 +92,22 @@ def test_the_torch_adapter_resumes_a_floor_run_and_refuses_another_rule():
     import io
 
     import torch
-
-    from autowarm import AdaptiveWarmup
+    from adapter_helpers import drive, fresh
 
     kw = dict(total_steps=60, target_loss="auto", fstar_rule="floor", div_factor=10.0,
               kappa=1.0, warmup_max_frac=0.5)  # fmt: skip
 
-    def fresh(**over):
-        p = torch.nn.Parameter(torch.zeros(2))
-        opt = torch.optim.SGD([p], lr=0.1)
-        return opt, AdaptiveWarmup(opt, **{**kw, **over})
-
-    def drive(opt, sched, losses):
-        out = []
-        for loss in losses:
-            out.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step(loss)
-        return out
-
     losses = [4.0 * 0.98**k for k in range(60)]
-    opt, sched = fresh()
+    opt, sched = fresh(**kw)
     drive(opt, sched, losses[:20])
     buf = io.BytesIO()
     torch.save(sched.state_dict(), buf)
     want = drive(opt, sched, losses[20:])
     buf.seek(0)
     saved = torch.load(buf, weights_only=True)
-    opt2, sched2 = fresh()
+    opt2, sched2 = fresh(**kw)
     sched2.load_state_dict(saved)
     assert drive(opt2, sched2, losses[20:]) == want
-    _, other = fresh(fstar_rule="estimate")
+    _, other = fresh(**{**kw, "fstar_rule": "estimate"})
     with pytest.raises(ValueError, match="fstar_rule"):
         other.load_state_dict(saved)
