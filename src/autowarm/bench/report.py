@@ -99,11 +99,16 @@ def optimizer_table(results: list[dict]) -> dict:
     return out
 
 
+def _factor(r: dict) -> float:
+    """A result's LR factor (results from before the LR axis are at factor 1)."""
+    return float(r.get("lr_factor") or 1.0)
+
+
 def _by_factor(results: list[dict]) -> dict[float, list[dict]]:
     """Results grouped by LR factor (results from before the LR axis are at factor 1)."""
     out: dict[float, list[dict]] = defaultdict(list)
     for r in results:
-        out[float(r.get("lr_factor") or 1.0)].append(r)
+        out[_factor(r)].append(r)
     return dict(sorted(out.items()))
 
 
@@ -155,7 +160,7 @@ def lr_table(results: list[dict]) -> dict:
     groups: dict[str, dict[float, list[dict]]] = defaultdict(lambda: defaultdict(list))
     lrs: dict[float, float] = {}
     for r in results:
-        factor = float(r.get("lr_factor") or 1.0)
+        factor = _factor(r)
         groups[_arm_key(r)][factor].append(r)
         cfg = r.get("config")
         if isinstance(cfg, dict) and isinstance(cfg.get("lr"), (int, float)):
@@ -523,7 +528,7 @@ def _arm_label(r: dict) -> str:
             label += f" ({mode})"
     else:
         label = r["arm"]
-    factor = float(r.get("lr_factor") or 1.0)
+    factor = _factor(r)
     return label if factor == 1.0 else f"{label} lr x{factor:g}"
 
 
@@ -571,10 +576,6 @@ def _fstar_rows(results: list[dict]) -> dict[_SweepKey, dict[float, list[dict]]]
             key = (r["optimizer"], r.get("fstar_mode") or _FSTAR_MODE_BEFORE, _factor(r))
             rows[key][float(r["target_loss"])].append(r)
     return rows
-
-
-def _factor(r: dict) -> float:
-    return float(r.get("lr_factor") or 1.0)
 
 
 def _fstar_table(rows: dict[_SweepKey, dict[float, list[dict]]]) -> list[str]:
