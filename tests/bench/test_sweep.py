@@ -52,6 +52,14 @@ def test_quick_subset_and_overrides(tmp_path):
         bench.grid_steps(100, bench.quick_fracs)
     )
     assert {s.config.steps for s in plan(bench, tmp_path, quick=True)} == {bench.quick_steps}
+    # the quick subset runs the preset's quick adaptive arms unless the modes are named
+    assert bench.quick_modes
+    assert {s.arm for s in specs if s.arm != "grid"} == set(bench.quick_modes)
+    named = plan(bench, tmp_path, quick=True, adaptive_modes=["adaptive-faithful"])
+    assert {s.arm for s in named if s.arm != "grid"} == {"adaptive-faithful"}
+    assert {s.arm for s in plan(bench, tmp_path, quick=True, adaptive=False)} == {"grid"}
+    full = plan(bench, tmp_path, optimizers=["adamw"], seeds=1)
+    assert {s.arm for s in full if s.arm != "grid"} == set(DEFAULT_MODES)
 
 
 def test_fstar_sweep(tmp_path):

@@ -58,6 +58,7 @@ class BenchPreset:
     quick_fracs: tuple[float, ...] = ()  # --quick: grid of the subset
     quick_seeds: int = 1  # --quick: seeds of the subset
     quick_steps: int | None = None  # --quick: updates per run (None = `steps`)
+    quick_modes: tuple[str, ...] = ()  # --quick: adaptive arms of the subset (empty = the default)
 
     def grid_steps(self, steps: int | None = None, fracs: tuple[float, ...] | None = None):
         """The grid's warm-up lengths in updates (distinct, sorted, < steps)."""
@@ -122,10 +123,13 @@ PRESETS: dict[str, BenchPreset] = {
         default_optimizers=("muon", "lion", "normsgd", "adamw"),
         warmup_fracs=(0.0, 0.05, 0.1, 0.2, 0.4),
         seeds=3,
+        # --quick is the README's main job: the default adaptive arm against three warm-ups for
+        # two optimizers, short enough to finish in minutes on 2 cores (8 runs of 200 updates)
         quick_optimizers=("adamw", "lion"),
         quick_fracs=(0.0, 0.1, 0.4),
         quick_seeds=1,
-        quick_steps=300,
+        quick_steps=200,
+        quick_modes=("adaptive-auto",),
     ),
 }
 

@@ -188,6 +188,8 @@ class SweepOptions:
         total = steps or (bench.quick_steps if quick else None) or bench.steps
         grid = _grid(bench, warmup_steps, total, quick)
         fstar_mode = _fstar_mode(adaptive_modes, fstar_sweep)
+        if adaptive_modes is None and quick and bench.quick_modes and adaptive and not fstar_sweep:
+            adaptive_modes = bench.quick_modes
         modes = _modes(adaptive, None if fstar_sweep else adaptive_modes, fstar_sweep)
         extra = _baselines(bench, baselines, fstar_sweep, names)
         if not fstar_sweep and not grid and not modes and not extra:
@@ -392,7 +394,8 @@ def plan(bench: BenchPreset, out: str | Path, **options) -> list[RunSpec]:
               the quick subset);
             - ``seeds``: seeds per arm (default: the preset's, or its quick count);
             - ``steps``: override the run length (the grid's fractions scale with it);
-            - ``quick``: the preset's small subset (its quick optimizers, grid, seeds, steps);
+            - ``quick``: the preset's small subset (its quick optimizers, grid, seeds, steps and
+              adaptive arms, each replaced by the option given here);
             - ``fstar_sweep``: instead of grid + adaptive, the adaptive default mode over
               ``f* = target_loss + offset`` for each of the preset's ``fstar_offsets`` (one
               optimizer); ``fstar_offsets``: the sweep's offsets instead (finite numbers);

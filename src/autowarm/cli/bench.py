@@ -32,7 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, help="seeds per arm (default: the preset's)")
     p.add_argument("--steps", type=int, help="updates per run (default: the preset's)")
     p.add_argument("--out", required=True, help="results directory")
-    p.add_argument("--quick", action="store_true", help="the preset's small subset")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the preset's small subset (cpu: AdamW and Lion, 200 updates, 1 seed, three "
+        "warm-up lengths against the default adaptive arm)",
+    )
     p.add_argument(
         "--fstar-sweep",
         action="store_true",
