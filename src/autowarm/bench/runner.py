@@ -107,16 +107,26 @@ def _steps_done(run_dir: Path) -> int:
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """Ignore SIGINT inside the block (main thread only; elsewhere signals cannot be set)."""
+def _sigint_ignored(hold: bool = False):
+    """Ignore SIGINT inside the block (main thread only; elsewhere signals cannot be set).
+
+    With ``hold`` a Ctrl-C that arrives inside the block is not lost: SIGINT is also blocked, so
+    the kernel keeps it pending, and it is delivered (a ``KeyboardInterrupt``) when the block ends.
+    Without ``hold`` it is dropped (the clean-up after a first Ctrl-C must not be cut short).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    hold = hold and hasattr(signal, "pthread_sigmask")
+    if hold:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+        if hold:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 class _Slot:
@@ -124,13 +134,19 @@ class _Slot:
 
     def __init__(self, ctx, spec, resume: bool) -> None:
         self.spec = spec
-        self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(spec, resume, child), daemon=True)
+        self.conn, self._child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker, args=(spec, resume, self._child), daemon=True)
+
+    def start(self) -> None:
+        """Start the worker. A Ctrl-C during the start is raised once it has started."""
         # Started with SIGINT ignored: the child inherits the disposition through exec and
-        # Python keeps it, so a terminal Ctrl-C never raises inside a worker.
-        with _sigint_ignored():
-            self.proc.start()
-        child.close()
+        # Python keeps it, so a terminal Ctrl-C never raises inside a worker. The parent's own
+        # Ctrl-C in that window is held, not lost, and raised when the block ends.
+        try:
+            with _sigint_ignored(hold=True):
+                self.proc.start()
+        finally:
+            self._child.close()
 
     def message(self) -> tuple[str, object] | None:
         """The worker's message once it has sent one or died (``None`` while it runs)."""
@@ -151,6 +167,9 @@ class _Slot:
         return ("error", f"the worker process exited with code {self.proc.exitcode}\n")
 
     def stop(self) -> None:
+        if self.proc.pid is None:  # never started
+            self.conn.close()
+            return
         self.proc.terminate()
         self.proc.join(10)
         if self.proc.is_alive():
@@ -218,7 +237,9 @@ def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progres
         while queue or running:
             while queue and len(running) < jobs:
                 s = queue.pop()
-                running.append(_Slot(ctx, s, resume=status[s.run_id] == "partial"))
+                slot = _Slot(ctx, s, resume=status[s.run_id] == "partial")
+                running.append(slot)  # before its start: a Ctrl-C raised there stops it
+                slot.start()
             mpc.wait([x.conn for x in running] + [x.proc.sentinel for x in running], timeout=2.0)
             for slot in list(running):
                 msg = slot.message()
@@ -234,7 +255,7 @@ def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progres
         with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
             stopped = []
             for slot in running:
-                msg = slot.message() if slot.conn.poll() else None
+                msg = slot.message() if slot.proc.pid and slot.conn.poll() else None
                 if msg is not None:
                     finish(slot, msg)  # it finished just now: keep its result
                 else:
