@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from autowarm.bench.runner import _sigint_ignored
+from autowarm.bench.runner import _sigint_held, _sigint_ignored
 
 posix_only = pytest.mark.skipif(
     not hasattr(signal, "pthread_sigmask") or sys.platform == "win32", reason="POSIX signals"
@@ -21,7 +21,7 @@ posix_only = pytest.mark.skipif(
 @posix_only
 def test_a_ctrl_c_inside_a_held_block_is_raised_when_it_ends():
     reached_end_of_block = False
-    with pytest.raises(KeyboardInterrupt), _sigint_ignored(hold=True):
+    with pytest.raises(KeyboardInterrupt), _sigint_held():
         os.kill(os.getpid(), signal.SIGINT)
         reached_end_of_block = True  # not raised inside the block
     assert reached_end_of_block
@@ -40,8 +40,17 @@ def test_without_hold_a_ctrl_c_inside_the_block_is_dropped():
 
 @posix_only
 def test_no_ctrl_c_no_exception_and_the_handler_is_restored():
-    with _sigint_ignored(hold=True):
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    with _sigint_held():
         assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+@posix_only
+def test_a_process_started_inside_the_block_starts_with_sigint_blocked():
+    import subprocess
+
+    probe = "import signal; print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set()))"
+    with _sigint_held():
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -107,26 +107,45 @@ def _steps_done(run_dir: Path) -> int:
 
 
 @contextlib.contextmanager
-def _sigint_ignored(hold: bool = False):
-    """Ignore SIGINT inside the block (main thread only; elsewhere signals cannot be set).
-
-    With ``hold`` a Ctrl-C that arrives inside the block is not lost: SIGINT is also blocked, so
-    the kernel keeps it pending, and it is delivered (a ``KeyboardInterrupt``) when the block ends.
-    Without ``hold`` it is dropped (the clean-up after a first Ctrl-C must not be cut short).
-    """
+def _sigint_ignored():
+    """Ignore SIGINT inside the block (main thread only; elsewhere signals cannot be set)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    hold = hold and hasattr(signal, "pthread_sigmask")
-    if hold:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
-        if hold:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Hold a Ctrl-C that arrives inside the block and raise it when the block ends.
+
+    SIGINT is blocked in this thread, so a process spawned inside starts with it blocked (the
+    signal mask survives fork and exec) and a terminal Ctrl-C never reaches a starting worker; a
+    SIGINT that the kernel gives this thread stays pending, and one that another thread takes is
+    recorded. Either is raised as ``KeyboardInterrupt`` after the block instead of being lost.
+    Where the signal mask cannot be set (not the main thread, no ``pthread_sigmask``) this is
+    :func:`_sigint_ignored`.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        with _sigint_ignored():
+            yield
+        return
+    got: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one runs now
+        signal.signal(signal.SIGINT, old)
+        if got:
+            raise KeyboardInterrupt
 
 
 class _Slot:
@@ -139,11 +158,11 @@ class _Slot:
 
     def start(self) -> None:
         """Start the worker. A Ctrl-C during the start is raised once it has started."""
-        # Started with SIGINT ignored: the child inherits the disposition through exec and
-        # Python keeps it, so a terminal Ctrl-C never raises inside a worker. The parent's own
-        # Ctrl-C in that window is held, not lost, and raised when the block ends.
+        # Started with SIGINT blocked: the child inherits the mask through exec, and the worker
+        # ignores SIGINT once it runs, so a terminal Ctrl-C never raises inside a worker. The
+        # parent's own Ctrl-C in that window is held, not lost, and raised when the block ends.
         try:
-            with _sigint_ignored(hold=True):
+            with _sigint_held():
                 self.proc.start()
         finally:
             self._child.close()
