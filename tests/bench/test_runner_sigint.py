@@ -13,6 +13,15 @@ import pytest
 
 from autowarm.bench.runner import _sigint_held, _sigint_ignored
 
+
+@pytest.fixture(autouse=True)
+def default_sigint():
+    """The handler an interactive run has (a shell's `cmd &` starts Python with SIGINT ignored)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 posix_only = pytest.mark.skipif(
     not hasattr(signal, "pthread_sigmask") or sys.platform == "win32", reason="POSIX signals"
 )
@@ -54,3 +63,11 @@ def test_a_process_started_inside_the_block_starts_with_sigint_blocked():
     with _sigint_held():
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.strip() == "True", out.stderr
+
+
+@posix_only
+def test_an_ignored_sigint_stays_ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with _sigint_held():
+        os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

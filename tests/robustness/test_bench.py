@@ -94,6 +94,9 @@ def test_ctrl_c_saves_finished_runs_starts_no_more_and_says_how_to_resume(tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "autowarm", *argv], env=cli_env(), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        # a terminal's SIGINT disposition, also when the tests run in the background (`cmd &`
+        # starts them with SIGINT ignored, and the bench would inherit that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     first = out / "results" / "adamw__grid-w0__s0.json"
     deadline = time.monotonic() + 240

@@ -130,6 +130,9 @@ def _sigint_held():
     Where the signal mask cannot be set (not the main thread, no ``pthread_sigmask``) this is
     :func:`_sigint_ignored`.
     """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started ignoring it (`cmd &`)
+        yield  # the child inherits the ignore; there is nothing to hold
+        return
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "pthread_sigmask"
     ):
