@@ -119,56 +119,18 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
-@contextlib.contextmanager
-def _sigint_held():
-    """Hold a Ctrl-C that arrives inside the block and raise it when the block ends.
-
-    SIGINT is blocked in this thread, so a process spawned inside starts with it blocked (the
-    signal mask survives fork and exec) and a terminal Ctrl-C never reaches a starting worker; a
-    SIGINT that the kernel gives this thread stays pending, and one that another thread takes is
-    recorded. Either is raised as ``KeyboardInterrupt`` after the block instead of being lost.
-    Where the signal mask cannot be set (not the main thread, no ``pthread_sigmask``) this is
-    :func:`_sigint_ignored`.
-    """
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started ignoring it (`cmd &`)
-        yield  # the child inherits the ignore; there is nothing to hold
-        return
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_sigmask"
-    ):
-        with _sigint_ignored():
-            yield
-        return
-    got: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one runs now
-        signal.signal(signal.SIGINT, old)
-        if got:
-            raise KeyboardInterrupt
-
-
 class _Slot:
     """One running worker: its spec, process and the read end of its pipe."""
 
     def __init__(self, ctx, spec, resume: bool) -> None:
         self.spec = spec
-        self.conn, self._child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(spec, resume, self._child), daemon=True)
-
-    def start(self) -> None:
-        """Start the worker. A Ctrl-C during the start is raised once it has started."""
-        # Started with SIGINT blocked: the child inherits the mask through exec, and the worker
-        # ignores SIGINT once it runs, so a terminal Ctrl-C never raises inside a worker. The
-        # parent's own Ctrl-C in that window is held, not lost, and raised when the block ends.
-        try:
-            with _sigint_held():
-                self.proc.start()
-        finally:
-            self._child.close()
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker, args=(spec, resume, child), daemon=True)
+        # Started with SIGINT ignored: the child inherits the disposition through exec and
+        # Python keeps it, so a terminal Ctrl-C never raises inside a worker.
+        with _sigint_ignored():
+            self.proc.start()
+        child.close()
 
     def message(self) -> tuple[str, object] | None:
         """The worker's message once it has sent one or died (``None`` while it runs)."""
@@ -189,9 +151,6 @@ class _Slot:
         return ("error", f"the worker process exited with code {self.proc.exitcode}\n")
 
     def stop(self) -> None:
-        if self.proc.pid is None:  # never started
-            self.conn.close()
-            return
         self.proc.terminate()
         self.proc.join(10)
         if self.proc.is_alive():
@@ -259,9 +218,7 @@ def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progres
         while queue or running:
             while queue and len(running) < jobs:
                 s = queue.pop()
-                slot = _Slot(ctx, s, resume=status[s.run_id] == "partial")
-                running.append(slot)  # before its start: a Ctrl-C raised there stops it
-                slot.start()
+                running.append(_Slot(ctx, s, resume=status[s.run_id] == "partial"))
             mpc.wait([x.conn for x in running] + [x.proc.sentinel for x in running], timeout=2.0)
             for slot in list(running):
                 msg = slot.message()
@@ -277,7 +234,7 @@ def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progres
         with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
             stopped = []
             for slot in running:
-                msg = slot.message() if slot.proc.pid and slot.conn.poll() else None
+                msg = slot.message() if slot.conn.poll() else None
                 if msg is not None:
                     finish(slot, msg)  # it finished just now: keep its result
                 else:
