@@ -188,9 +188,8 @@ class SweepOptions:
         total = steps or (bench.quick_steps if quick else None) or bench.steps
         grid = _grid(bench, warmup_steps, total, quick)
         fstar_mode = _fstar_mode(adaptive_modes, fstar_sweep)
-        if adaptive_modes is None and quick and bench.quick_modes and adaptive and not fstar_sweep:
-            adaptive_modes = bench.quick_modes
-        modes = _modes(adaptive, None if fstar_sweep else adaptive_modes, fstar_sweep)
+        default = (quick and bench.quick_modes) or DEFAULT_MODES
+        modes = _modes(adaptive, None if fstar_sweep else adaptive_modes, fstar_sweep, default)
         extra = _baselines(bench, baselines, fstar_sweep, names)
         if not fstar_sweep and not grid and not modes and not extra:
             raise ValueError("nothing to run: an empty grid and no adaptive arms")
@@ -283,14 +282,14 @@ def _fstar_mode(adaptive_modes, fstar_sweep: bool) -> str:
     return modes[0]
 
 
-def _modes(adaptive: bool, adaptive_modes, fstar_sweep: bool) -> tuple[str, ...]:
+def _modes(adaptive: bool, adaptive_modes, fstar_sweep: bool, default) -> tuple[str, ...]:
     if adaptive_modes is not None and not adaptive:
         raise ValueError(
             "adaptive_modes (--adaptive-modes) does not go with adaptive=False (--no-adaptive)"
         )
     if adaptive_modes is not None and not list(adaptive_modes):
         raise ValueError("adaptive_modes is empty; to run no adaptive arm use adaptive=False")
-    modes = tuple(dict.fromkeys(DEFAULT_MODES if adaptive_modes is None else adaptive_modes))
+    modes = tuple(dict.fromkeys(default if adaptive_modes is None else adaptive_modes))
     bad_modes = [m for m in modes if m not in ADAPTIVE_MODES]
     if bad_modes:
         raise ValueError(
