@@ -8,10 +8,11 @@ stopped. A result file that holds no result is moved aside and its run trained a
 stderr). A run that raises is reported and recorded under ``DIR/errors/`` and does not stop the
 others.
 
-Ctrl-C (SIGINT): the workers ignore it (they start with SIGINT ignored, so a terminal's Ctrl-C,
-which reaches the whole process group, stops only the parent); the parent saves every result that
-has arrived, stops the running workers (their last checkpoint remains, so they resume), starts
-nothing more and raises :class:`BenchInterrupted`.
+Ctrl-C (SIGINT): the workers never act on it (they start with SIGINT blocked and ignore it once
+they run, so a terminal's Ctrl-C, which reaches the whole process group, stops only the parent);
+the parent saves every result that has arrived, stops the running workers (their last checkpoint
+remains, so they resume), starts nothing more and raises :class:`BenchInterrupted`. A Ctrl-C that
+arrives while a worker is being started is held and acted on once the worker is running.
 """
 
 from __future__ import annotations
@@ -119,6 +120,75 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
+class _SigintGate:
+    """:func:`run_all`'s SIGINT handler: a Ctrl-C while a worker starts is held, never lost.
+
+    A worker must not see the Ctrl-C meant for the parent, so it starts with SIGINT blocked (the
+    signal mask of the starting thread survives fork and exec; :func:`_worker` then ignores it).
+    The parent's handler is this gate's for the whole benchmark. Python runs signal handlers in
+    the main thread, whichever thread the kernel gave the signal to (torch's threads do not
+    block it), so the handler itself can tell whether a start is under way: during one it only
+    records the signal, which :meth:`deliver_held` acts on once the new worker is in the running
+    list; at any other time it acts at once. Acting means calling the handler that was installed
+    before (``KeyboardInterrupt`` for Python's default). A signal ignored when the gate opens
+    (``cmd &``) stays ignored and the workers inherit that; off the main thread, where handlers
+    cannot be set, the gate does nothing.
+    """
+
+    def __init__(self) -> None:
+        self._active = False
+        self._old = None
+        self._starting = False
+        self._held = False
+
+    def __enter__(self) -> _SigintGate:
+        self._active = (
+            threading.current_thread() is threading.main_thread()
+            and hasattr(signal, "pthread_sigmask")
+            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        )
+        if self._active:
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, self._old)
+            self._active = False
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self._starting:
+            self._held = True
+            return
+        self._act(signum, frame)
+
+    def _act(self, signum, frame) -> None:
+        if callable(self._old):
+            self._old(signum, frame)
+        else:  # SIG_DFL or a handler not set from Python: Python's own reaction to a Ctrl-C
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def starting(self):
+        """Start a worker (and list it) inside: SIGINT blocked for it, a Ctrl-C meanwhile held."""
+        if not self._active:
+            yield
+            return
+        self._starting = True
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one is held
+            self._starting = False
+
+    def deliver_held(self) -> None:
+        """Act on a Ctrl-C held during a start (raises ``KeyboardInterrupt`` for the default)."""
+        if self._held:
+            self._held = False
+            self._act(signal.SIGINT, None)
+
+
 class _Slot:
     """One running worker: its spec, process and the read end of its pipe."""
 
@@ -126,11 +196,10 @@ class _Slot:
         self.spec = spec
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_worker, args=(spec, resume, child), daemon=True)
-        # Started with SIGINT ignored: the child inherits the disposition through exec and
-        # Python keeps it, so a terminal Ctrl-C never raises inside a worker.
-        with _sigint_ignored():
-            self.proc.start()
-        child.close()
+        try:
+            self.proc.start()  # inside _SigintGate.starting(): the worker inherits SIGINT blocked
+        finally:
+            child.close()
 
     def message(self) -> tuple[str, object] | None:
         """The worker's message once it has sent one or died (``None`` while it runs)."""
@@ -214,33 +283,38 @@ def run_all(specs: list, store: ResultStore, *, jobs: int | None = None, progres
             err.write_text(str(payload))
             print(f"[bench] run {s.run_id} failed; see {err}", file=sys.stderr, flush=True)
 
-    try:
-        while queue or running:
-            while queue and len(running) < jobs:
-                s = queue.pop()
-                running.append(_Slot(ctx, s, resume=status[s.run_id] == "partial"))
-            mpc.wait([x.conn for x in running] + [x.proc.sentinel for x in running], timeout=2.0)
-            for slot in list(running):
-                msg = slot.message()
-                if msg is not None:
-                    running.remove(slot)
-                    finish(slot, msg)
-                    finished_steps += slot.spec.config.steps
-            active = sum(
-                min(_steps_done(Path(x.spec.config.out)), x.spec.config.steps) for x in running
-            )
-            bar.update(finished_steps + active, runs=f"{len(done_ids)}/{len(specs)}")
-    except KeyboardInterrupt:
-        with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
-            stopped = []
-            for slot in running:
-                msg = slot.message() if slot.conn.poll() else None
-                if msg is not None:
-                    finish(slot, msg)  # it finished just now: keep its result
-                else:
-                    slot.stop()
-                    stopped.append(slot.spec.run_id)
-            bar.close()
-        raise BenchInterrupted(len(done_ids), stopped, len(queue)) from None
+    with _SigintGate() as gate:
+        try:
+            while queue or running:
+                while queue and len(running) < jobs:
+                    s = queue.pop()
+                    with gate.starting():  # until the worker is listed, so the clean-up stops it
+                        running.append(_Slot(ctx, s, resume=status[s.run_id] == "partial"))
+                    gate.deliver_held()  # a Ctrl-C during that start
+                mpc.wait(
+                    [x.conn for x in running] + [x.proc.sentinel for x in running], timeout=2.0
+                )
+                for slot in list(running):
+                    msg = slot.message()
+                    if msg is not None:
+                        running.remove(slot)
+                        finish(slot, msg)
+                        finished_steps += slot.spec.config.steps
+                active = sum(
+                    min(_steps_done(Path(x.spec.config.out)), x.spec.config.steps) for x in running
+                )
+                bar.update(finished_steps + active, runs=f"{len(done_ids)}/{len(specs)}")
+        except KeyboardInterrupt:
+            with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
+                stopped = []
+                for slot in running:
+                    msg = slot.message() if slot.conn.poll() else None
+                    if msg is not None:
+                        finish(slot, msg)  # it finished just now: keep its result
+                    else:
+                        slot.stop()
+                        stopped.append(slot.spec.run_id)
+                bar.close()
+            raise BenchInterrupted(len(done_ids), stopped, len(queue)) from None
     bar.close()
     return done_ids, failed
