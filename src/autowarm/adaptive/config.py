@@ -35,6 +35,7 @@ _BEFORE_OPTION: dict[str, object] = {
     "max_growth": None,
     "spike_rule": "outlier",
     "guard_restart": False,
+    "start_rate": None,
 }
 # The closed loop's options, only used (and compared on resume) with ramp="progress".
 _PROGRESS_FIELDS = ("progress_rate", "progress_growth", "progress_max_frac")
@@ -159,6 +160,13 @@ class AdaptiveConfig:
     # reason for a warm-up). After the switch a back-off lowers the cap either way. Needs the
     # linear ramp.
     guard_restart: bool = False
+    # Where the linear ramp starts (experimental, opt-in): None, at the first loss (D0 = first
+    # loss - f*); a number r in (0, 1), after the first fast fall: the multiplier stays at 1/div
+    # while the smoothed loss falls by at least r (relative) per smoothing horizon, and the ramp
+    # then runs from 1/div at the gap where the fall slowed (at the latest at START_MAX_FRAC x
+    # total_steps). The first fall of a language model (from ln V towards the unigram entropy)
+    # comes at any LR and says nothing about how high the LR can go. Needs the linear ramp.
+    start_rate: float | None = None
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -221,6 +229,19 @@ class AdaptiveConfig:
                 f"(guard={self.guard!r}, smoothing={self.smoothing!r}); turn the guard on or drop "
                 "guard_restart"
             )
+        if self.start_rate is not None:
+            v.real("start_rate", self.start_rate, low=0.0, high=1.0, low_open=True, high_open=True)
+            if self.ramp != "linear" or self.k_constants is not None:
+                what = "k_constants" if self.k_constants is not None else f"ramp={self.ramp!r}"
+                raise ValueError(
+                    f"start_rate={self.start_rate} moves the start of the linear ramp; got {what}: "
+                    "use ramp='linear' without k_constants, or start_rate=None"
+                )
+            if self.smoothing == 0:
+                raise ValueError(
+                    "start_rate measures the loss's fall over one smoothing horizon and needs "
+                    "smoothing > 0; got smoothing=0"
+                )
         if self.guard_restart and (self.ramp != "linear" or self.k_constants is not None):
             what = "k_constants" if self.k_constants is not None else f"ramp={self.ramp!r}"
             raise ValueError(
@@ -587,6 +608,14 @@ MODES: dict[str, dict[str, object]] = {
         "max_growth": 3.0,
         "spike_rule": "level",
         "guard_restart": True,
+    },
+    # the default with the ramp started after the first fast fall (experimental, 2026-11-30)
+    "adaptive-auto-hold": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "floor",
+        **_V2,
+        "start_rate": 0.1,
     },
 }
 

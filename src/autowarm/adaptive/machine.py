@@ -115,6 +115,7 @@ from autowarm.theory.fstar import OnlineFstar
 
 MIN_GAP = 1e-12  # a gap at or below zero is clamped to this (loss below the target)
 GUARD_START = 10  # accepted losses before the loss-rise guard watches the smoothed loss
+START_MAX_FRAC = 0.1  # start_rate: the hold at 1/div ends by this fraction of total_steps
 
 
 @functools.lru_cache(maxsize=64)
@@ -236,7 +237,11 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
     def initial_state(self) -> AdaptiveState:
         """The state before the first update: step 0, no loss seen, multiplier ``1/div``."""
-        return AdaptiveState(d0=self.initial_gap, multiplier=1.0 / self.div_factor)
+        return AdaptiveState(
+            d0=self.initial_gap,
+            multiplier=1.0 / self.div_factor,
+            holding=self.start_rate is not None and not self.closed_loop,
+        )
 
     def init(self) -> dict:
         """:meth:`initial_state` as a plain dict."""
@@ -312,7 +317,10 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         elif ds is None:
             d0, ds = self._start(d0, smoothed)
             changes.update(d0=d0, delta_star=ds)
-        if gap <= ds:
+        holding = state.holding and self._hold(state, smoothed, gap, ds, changes)
+        if holding:
+            m = 1.0 / self.div_factor  # the first fast fall: the ramp has not started
+        elif gap <= ds:
             m = 1.0  # at the peak: hold it while the patience runs
         elif self.k_constants is not None:
             m = self._k_multiplier(gap)
@@ -332,7 +340,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             m = max(m, last)
         cap = changes.get("cap", state.cap)
         m = min(m, cap)  # the guard's cap wins over monotone
-        below = state.below + 1 if gap <= ds else 0
+        below = state.below + 1 if gap <= ds and not holding else 0
         changes.update(multiplier=m, below=below)
         # At f* + D* the switch waits until a rate-limited multiplier has reached the peak (or
         # the cap), so that the decay does not start with a jump the limit exists to prevent.
@@ -345,6 +353,27 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             # the latest switch: the decay runs from the multiplier in force (the cap scales it)
             changes.update(self._switch(state), cap=m)
         return dataclasses.replace(state, **changes)
+
+    def _hold(
+        self, state: AdaptiveState, smoothed: float, gap: float, ds: float, changes: dict[str, Any]
+    ) -> bool:
+        """``start_rate``: whether the multiplier stays at ``1/div`` (the changes into ``changes``).
+
+        The hold lasts while the smoothed loss has fallen by at least ``start_rate`` (relative)
+        over the last smoothing horizon, and at least one horizon, but not past
+        ``START_MAX_FRAC x total_steps``. When it ends the linear ramp starts from ``1/div`` at the
+        smoothed gap then (if that gap is still above D*; else the ramp from D0 stays).
+        """
+        h = self.horizon
+        hist = (*state.progress_hist, smoothed)[-(h + 1) :]
+        fast = len(hist) <= h or hist[0] - smoothed >= self.start_rate * max(abs(hist[0]), 1e-12)
+        if fast and state.step < START_MAX_FRAC * self.total_steps:
+            changes["progress_hist"] = hist
+            return True
+        changes.update(holding=False, progress_hist=())
+        if gap > ds:
+            changes.update(ramp_start=1.0 / self.div_factor, ramp_d0=gap)
+        return False
 
     @staticmethod
     def _switch(state: AdaptiveState) -> dict[str, Any]:
