@@ -174,13 +174,17 @@ def test_adaptive_modes_select_arms_and_spell_out_their_schedule(tmp_path):
 def test_the_default_arm_is_the_library_default():
     from autowarm.schedules import AdaptiveWarmupSchedule
 
-    defaults = AdaptiveWarmupSchedule(total_steps=1, target_loss=0.0, delta_star=1.0)
-    for key, value in ADAPTIVE_MODES["adaptive"].items():
-        # outlier_filter / guard = None mean "on when the loss is smoothed": compare what they do
-        got = {"outlier_filter": defaults.filters_outliers, "guard": defaults.guards}.get(
-            key, getattr(defaults, key)
-        )
-        assert got == value, key
+    for mode, fstar in (("adaptive", 0.0), ("adaptive-auto", "auto")):
+        defaults = AdaptiveWarmupSchedule(total_steps=1, target_loss=fstar, delta_star=1.0)
+        for key, value in ADAPTIVE_MODES[mode].items():
+            # outlier_filter / guard / start_rate = None mean "on when the loss is smoothed (and
+            # the ramp linear)": compare what they do
+            done = {
+                "outlier_filter": defaults.filters_outliers,
+                "guard": defaults.guards,
+                "start_rate": defaults.hold_rate,
+            }
+            assert done.get(key, getattr(defaults, key)) == value, (mode, key)
 
 
 def test_calibrated_arm_uses_the_probe_constants(tmp_path):

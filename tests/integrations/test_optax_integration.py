@@ -108,8 +108,9 @@ def _reference(machine, losses):
     return np.array(out["multiplier"]), out["state"]
 
 
-# What the JAX version implements: no outlier filter, no guard, no latest switch, no rate limit.
-JAX = dict(outlier_filter=False, guard=False, warmup_max_frac=None, max_growth=None)
+# What the JAX version implements: no outlier filter, no guard, no latest switch, no rate limit,
+# the ramp from the first loss.
+JAX = dict(outlier_filter=False, guard=False, warmup_max_frac=None, max_growth=None, start_rate=0.0)
 
 CONFIGS = [
     dict(delta_star=0.8),
@@ -278,7 +279,7 @@ def test_the_guard_is_off_in_optax_and_a_climbing_loss_matches_the_unguarded_mac
     (where the default torch machine backs off) it equals the machine with guard=False."""
     losses = np.concatenate([np.linspace(6.0, 3.0, 20), 3.0 * 1.03 ** np.arange(1, 21)])
     kw = dict(delta_star=0.5, div_factor=10.0, smoothing=0.5, outlier_filter=False)
-    limits = dict(warmup_max_frac=None, max_growth=None)  # not in JAX either
+    limits = dict(warmup_max_frac=None, max_growth=None, start_rate=0.0)  # not in JAX either
     guarded = AdaptiveWarmupSchedule(40, 0.0, **kw, **limits).simulate([float(x) for x in losses])
     assert guarded["state"]["backoff_steps"]  # the torch default would back off here
     want, _ = _reference(AdaptiveWarmupSchedule(40, 0.0, guard=False, **kw, **limits), losses)
@@ -320,6 +321,9 @@ def test_transformation_bad_input():
     for name, value in (("warmup_max_frac", 0.5), ("max_growth", 3.0)):
         with pytest.raises(ValueError, match=f"{name}=.* pass {name}=None"):
             ao.adaptive_warmup(10, 0.0, delta_star=1.0, **{name: value})
+    for value in (0.1, None):  # None: the default, 0.1 with the linear ramp and smoothing
+        with pytest.raises(ValueError, match=r"start_rate .*0\.1.* pass start_rate=0$"):
+            ao.adaptive_warmup(10, 0.0, delta_star=1.0, start_rate=value)
     with pytest.raises(TypeError, match="AdaptiveWarmupSchedule"):
         ao.from_schedule({"total_steps": 10})
     with pytest.raises(ValueError, match="phase"):

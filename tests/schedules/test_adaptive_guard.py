@@ -12,7 +12,8 @@ from autowarm.adaptive.machine import GUARD_START
 
 
 def machine(**kw):
-    base = dict(total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0)
+    # the ramp from the first loss (start_rate=0): the tests feed the guard a fast first fall
+    base = dict(total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0, start_rate=0.0)
     base.update(kw)
     return AdaptiveWarmupSchedule(**base)
 
@@ -197,7 +198,9 @@ def test_the_torch_adapter_applies_the_cap_to_every_group():
     w = torch.nn.Parameter(torch.zeros(2))
     b = torch.nn.Parameter(torch.zeros(2))
     opt = torch.optim.SGD([{"params": [w], "lr": 0.1}, {"params": [b], "lr": 0.01}])
-    sched = AdaptiveWarmup(opt, total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0)
+    sched = AdaptiveWarmup(
+        opt, total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0, start_rate=0.0
+    )
     losses = [10.0 - 0.25 * k for k in range(21)] + [5.0 * 1.02**k for k in range(1, 26)]
     seen = []
     for loss in losses:
@@ -209,7 +212,7 @@ def test_the_torch_adapter_applies_the_cap_to_every_group():
     assert seen[k - 1][0] == pytest.approx(0.5 * seen[k - 2][0])  # the LR of update k
     assert seen[-1][1] == pytest.approx(0.1 * seen[-1][0])  # the groups keep their ratio
     restored = AdaptiveWarmup(
-        opt, total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0
+        opt, total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0, start_rate=0.0
     )
     restored.load_state_dict(sched.state_dict())
     assert restored.backoff_steps == sched.backoff_steps and restored.peak_cap == sched.peak_cap

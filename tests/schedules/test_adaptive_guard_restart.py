@@ -14,7 +14,7 @@ from autowarm.adaptive import MODES, AdaptiveConfig, AdaptiveState, AdaptiveWarm
 def machine(**kw):
     # f* = 0, D* = 0.5, from 1/div = 0.1; the guard's spike test looks at every loss.
     base = dict(total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0,
-                smoothing=0.9, spike_rule="level")  # fmt: skip
+                smoothing=0.9, spike_rule="level", start_rate=0.0)  # fmt: skip
     base.update(kw)
     return AdaptiveWarmupSchedule(**base)
 
@@ -113,7 +113,7 @@ def test_the_torch_adapter_resumes_exactly_across_a_restart():
     from adapter_helpers import drive, fresh
 
     kw = dict(total_steps=200, target_loss=0.0, delta_star=0.5, div_factor=10.0,
-              spike_rule="level", guard_restart=True)  # fmt: skip
+              spike_rule="level", guard_restart=True, start_rate=0.0)  # fmt: skip
 
     opt, sched = fresh(**kw)
     drive(opt, sched, LOSSES[: SPIKE + 3])  # past the restart

@@ -15,9 +15,11 @@ from autowarm.schedules.dstar import linear_multiplier
 
 def machine(**kw):
     # The paper's raw-loss machine: no smoothing, no latest switch, no rate limit (and with
-    # smoothing, the spike test on outliers only: the rules these tests were written for).
+    # smoothing, the spike test on outliers only and the ramp from the first loss: the rules
+    # these tests were written for).
     base = dict(total_steps=100, target_loss=1.0, delta_star=1.0, div_factor=10.0, smoothing=0.0,
-                warmup_max_frac=None, max_growth=None, spike_rule="outlier")  # fmt: skip
+                warmup_max_frac=None, max_growth=None, spike_rule="outlier",
+                start_rate=0.0)  # fmt: skip
     base.update(kw)
     return AdaptiveWarmupSchedule(**base)
 
@@ -330,10 +332,14 @@ def test_config_spec_errors_are_one_line_value_errors(spec, match):
 
 def test_bench_modes_are_configs_and_faithful_is_the_papers_rules():
     from autowarm.adaptive import MODES, AdaptiveConfig
+    from autowarm.adaptive.config import START_RATE
 
     base = AdaptiveConfig(total_steps=10, target_loss=1.0)
     # the default mode is the library's defaults (the filter spelled out: None means on here)
-    assert base.replace(**MODES["adaptive"]) == base.replace(outlier_filter=True, guard=True)
+    assert base.replace(**MODES["adaptive"]) == base.replace(
+        outlier_filter=True, guard=True, start_rate=START_RATE
+    )
+    assert base.hold_rate == base.replace(**MODES["adaptive"]).hold_rate == START_RATE
     assert base.filters_outliers
     faithful = base.replace(**MODES["adaptive-faithful"])
     assert (faithful.smoothing, faithful.ramp, faithful.patience) == (0.0, "paper", 1)

@@ -22,6 +22,7 @@ def machine(**kw):
         smoothing=0.0,
         outlier_filter=False,
         guard=False,
+        start_rate=0.0,
         warmup_max_frac=None,  # each test turns on the limit it is about
         max_growth=None,
     )

@@ -1,5 +1,6 @@
 """start_rate: the multiplier stays at 1/div through the first fast fall of the loss, and the
-linear ramp then runs from 1/div at the gap where the fall slowed (opt-in, experimental)."""
+linear ramp then runs from 1/div at the gap where the fall slowed (the default since stop 25;
+start_rate=0 is the ramp from the first loss)."""
 
 import io
 import json
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autowarm.adaptive import MODES, AdaptiveConfig, AdaptiveState, AdaptiveWarmupSchedule
+from autowarm.adaptive.config import START_RATE
 from autowarm.adaptive.dstar import linear_multiplier
 from autowarm.adaptive.machine import START_MAX_FRAC
 
@@ -54,7 +56,7 @@ def test_the_ramp_waits_for_the_first_fall_to_slow_then_starts_from_one_over_div
     for k in range(end + 1, 300):
         assert values[k] == pytest.approx(linear_multiplier(s[k - 1], s[end - 1], 1.0, 3.0))
     # and slower than the ramp from the first loss, which has used up the first fall
-    plain, _ = run(machine(start_rate=None), LOSSES)
+    plain, _ = run(machine(start_rate=0.0), LOSSES)
     assert all(a <= b + 1e-12 for a, b in zip(values[:300], plain[:300]))
     assert plain[end] > 0.5 > values[end]
 
@@ -82,12 +84,25 @@ def test_a_hold_that_ends_below_d_star_leaves_the_ramp_from_d0():
     assert max(values) == pytest.approx(1.0, abs=1e-4)  # the decay from the peak
 
 
-def test_the_default_and_stored_modes_do_not_hold():
-    assert AdaptiveConfig(total_steps=10, target_loss=1.0).start_rate is None
-    assert all("start_rate" not in m for name, m in MODES.items() if name != "adaptive-auto-hold")
-    assert MODES["adaptive-auto-hold"] == {**MODES["adaptive-auto"], "start_rate": 0.1}
-    plain, _ = run(machine(start_rate=None), LOSSES)
-    want, _ = run(machine(start_rate=None, warmup_max_frac=0.5), LOSSES)
+def test_the_default_holds_where_the_linear_ramp_runs_and_history_spells_out_no_hold():
+    cfg = AdaptiveConfig(total_steps=10, target_loss=1.0)
+    assert cfg.start_rate is None and cfg.hold_rate == START_RATE == 0.1
+    for kw in ({"ramp": "paper"}, {"ramp": "progress"}, {"smoothing": 0.0},
+               {"k_constants": (1.0, 0.0, 1.0)}, {"start_rate": 0.0}):  # fmt: skip
+        assert AdaptiveConfig(total_steps=10, target_loss=1.0, **kw).hold_rate is None
+    assert MODES["adaptive-auto"] == {**MODES["adaptive-auto-v2"], "start_rate": START_RATE}
+    for name in ("adaptive-v1", "adaptive-estimate", "adaptive-zero-linear", "adaptive-zero-spike",
+                 "adaptive-zero-limited", "adaptive-zero-restart"):  # fmt: skip
+        assert MODES[name]["start_rate"] == 0.0
+    # the default and start_rate=0.1 are the same rule for a resumed run
+    a = AdaptiveConfig(total_steps=10, target_loss=1.0, start_rate=0.1)
+    assert a.schedule_fields() == cfg.schedule_fields()
+    assert cfg.schedule_fields() != cfg.replace(start_rate=0.0).schedule_fields()
+    # a config saved before the option existed ran without the hold
+    old = {k: x for k, x in cfg.to_dict().items() if k != "start_rate"}
+    assert AdaptiveConfig.from_dict(old).hold_rate is None
+    plain, _ = run(machine(start_rate=0.0), LOSSES)
+    want, _ = run(machine(start_rate=0.0, warmup_max_frac=0.5), LOSSES)
     assert plain == want
 
 
@@ -142,7 +157,7 @@ def test_the_torch_adapter_resumes_exactly_during_the_hold():
     opt2.load_state_dict(saved["opt"])
     sched2.load_state_dict(saved["sched"])
     assert drive(opt2, sched2, LOSSES[15:120]) == want
-    _, sched3 = fresh(**{**kw, "start_rate": None})  # a resumed run keeps its rule
+    _, sched3 = fresh(**{**kw, "start_rate": 0.0})  # a resumed run keeps its rule
     with pytest.raises(ValueError, match="start_rate"):
         sched3.load_state_dict(saved["sched"])
 
@@ -150,7 +165,7 @@ def test_the_torch_adapter_resumes_exactly_during_the_hold():
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
-        ({"start_rate": 0.0}, "start_rate"),
+        ({"start_rate": -0.1}, "start_rate"),
         ({"start_rate": 1.0}, "start_rate"),
         ({"start_rate": float("nan")}, "start_rate"),
         ({"start_rate": 0.1, "ramp": "paper"}, "moves the start of the linear ramp; got ramp='paper'"),

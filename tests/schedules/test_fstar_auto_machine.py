@@ -22,7 +22,8 @@ from autowarm.theory.fstar import OnlineFstar
 
 # The online estimator (fstar_rule="estimate") with the rules it was designed with: no latest
 # switch, no rate limit, the spike test on outliers.
-V1 = dict(fstar_rule="estimate", warmup_max_frac=None, max_growth=None, spike_rule="outlier")
+V1 = dict(fstar_rule="estimate", warmup_max_frac=None, max_growth=None, spike_rule="outlier",
+          start_rate=0.0)  # fmt: skip
 
 
 def auto(**kw):

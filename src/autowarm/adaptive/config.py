@@ -35,8 +35,10 @@ _BEFORE_OPTION: dict[str, object] = {
     "max_growth": None,
     "spike_rule": "outlier",
     "guard_restart": False,
-    "start_rate": None,
+    "start_rate": 0.0,
 }
+# start_rate=None: this hold rate where the rule applies (the linear ramp with smoothing > 0).
+START_RATE = 0.1
 # The closed loop's options, only used (and compared on resume) with ramp="progress".
 _PROGRESS_FIELDS = ("progress_rate", "progress_growth", "progress_max_frac")
 
@@ -160,12 +162,14 @@ class AdaptiveConfig:
     # reason for a warm-up). After the switch a back-off lowers the cap either way. Needs the
     # linear ramp.
     guard_restart: bool = False
-    # Where the linear ramp starts (experimental, opt-in): None, at the first loss (D0 = first
-    # loss - f*); a number r in (0, 1), after the first fast fall: the multiplier stays at 1/div
-    # while the smoothed loss falls by at least r (relative) per smoothing horizon, and the ramp
-    # then runs from 1/div at the gap where the fall slowed (at the latest at START_MAX_FRAC x
-    # total_steps). The first fall of a language model (from ln V towards the unigram entropy)
-    # comes at any LR and says nothing about how high the LR can go. Needs the linear ramp.
+    # Where the linear ramp starts: a number r in (0, 1), after the first fast fall: the
+    # multiplier stays at 1/div while the smoothed loss falls by at least r (relative) per
+    # smoothing horizon (and at least one horizon), and the ramp then runs from 1/div at the gap
+    # where the fall slowed (at the latest at 0.1 x total_steps). The first fall of a language
+    # model (from ln V towards the unigram entropy) comes at almost any LR and says nothing about
+    # how high the LR can go. 0: at the first loss (D0 = first loss - f*; the rule before
+    # 2026-11-30's stop 25). None (default): START_RATE (0.1) for the linear ramp with
+    # smoothing > 0 and no k_constants, else 0. A number > 0 needs that ramp.
     start_rate: float | None = None
 
     def __post_init__(self) -> None:
@@ -230,7 +234,8 @@ class AdaptiveConfig:
                 "guard_restart"
             )
         if self.start_rate is not None:
-            v.real("start_rate", self.start_rate, low=0.0, high=1.0, low_open=True, high_open=True)
+            v.real("start_rate", self.start_rate, low=0.0, high=1.0, high_open=True)
+        if self.start_rate:
             if self.ramp != "linear" or self.k_constants is not None:
                 what = "k_constants" if self.k_constants is not None else f"ramp={self.ramp!r}"
                 raise ValueError(
@@ -291,6 +296,14 @@ class AdaptiveConfig:
         return self.smoothing > 0 if self.outlier_filter is None else self.outlier_filter
 
     @property
+    def hold_rate(self) -> float | None:
+        """The hold's rate (``start_rate``, by default ``START_RATE`` where it applies); None: off."""
+        if self.start_rate is None:
+            applies = self.ramp == "linear" and self.k_constants is None and self.smoothing > 0
+            return START_RATE if applies else None
+        return float(self.start_rate) or None
+
+    @property
     def guards(self) -> bool:
         """Whether the loss-rise guard is on (``guard``, or by default ``smoothing > 0``)."""
         return self.smoothing > 0 if self.guard is None else self.guard
@@ -332,6 +345,7 @@ class AdaptiveConfig:
         the D* sources that are not used (e.g. ``kappa`` when ``delta_star`` is given).
         """
         out = {k: x for k, x in self.to_dict().items() if k not in _IO_FIELDS}
+        out["start_rate"] = self.hold_rate or 0.0  # None (default) and 0.1 are the same rule
         if not self.is_auto:
             for k in _AUTO_FIELDS:
                 out.pop(k)
@@ -525,6 +539,8 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 #   switch at half the run, the rate limit and the guard: nothing to set but the peak LR,
 #   div_factor and the run's length.
 # "adaptive": the same rules with the preset's hand-set f*.
+# "adaptive-auto-v2": autowarm's default from 2026-11-30 until stop 25 (the ramp from the first
+#   loss: start_rate=0); the mode "adaptive-auto" of the results stored before then.
 # "adaptive-v1", "adaptive-estimate": autowarm's default mode before 2026-11-30 (no latest switch,
 #   no rate limit, the spike test on outliers only) with the preset's f* and with f* estimated
 #   online; these were the modes "adaptive" and "adaptive-auto" of the results stored before then.
@@ -536,7 +552,8 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # The smoothed modes name the outlier filter and the guard (on by default since 2026-11-29/30)
 # so that a stored result from before them, whose spec lacks them, reads as another schedule to
 # the result store. The variants change a value in place or add a key at the end, so every mode
-# keeps the key order its stored specs were written in.
+# keeps the key order its stored specs were written in. The linear, smoothed modes other than
+# the default spell out start_rate=0 (the ramp from the first loss) that they ran with.
 _SMOOTHED: dict[str, object] = {
     "smoothing": 0.9,
     "patience": 1,
@@ -560,10 +577,29 @@ MODES: dict[str, dict[str, object]] = {
         "ramp": "paper",
         **_V1,
     },
-    "adaptive": {**_SMOOTHED, **_V2},
-    "adaptive-auto": {**_SMOOTHED, "target_loss": AUTO, "fstar_rule": "floor", **_V2},
-    "adaptive-v1": {**_SMOOTHED, **_V1},
-    "adaptive-estimate": {**_SMOOTHED, "target_loss": AUTO, "fstar_rule": "estimate", **_V1},
+    "adaptive": {**_SMOOTHED, **_V2, "start_rate": START_RATE},
+    "adaptive-auto": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "floor",
+        **_V2,
+        "start_rate": START_RATE,
+    },
+    "adaptive-auto-v2": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "floor",
+        **_V2,
+        "start_rate": 0.0,
+    },
+    "adaptive-v1": {**_SMOOTHED, **_V1, "start_rate": 0.0},
+    "adaptive-estimate": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "estimate",
+        **_V1,
+        "start_rate": 0.0,
+    },
     "adaptive-paper-ramp": {**_SMOOTHED, "ramp": "paper", **_V1},
     "adaptive-progress": {
         **_SMOOTHED,
@@ -586,6 +622,7 @@ MODES: dict[str, dict[str, object]] = {
         "warmup_max_frac": 0.5,
         "max_growth": None,
         "spike_rule": "outlier",
+        "start_rate": 0.0,
     },
     "adaptive-zero-limited": {
         **_SMOOTHED,
@@ -593,6 +630,7 @@ MODES: dict[str, dict[str, object]] = {
         "warmup_max_frac": 0.5,
         "max_growth": 3.0,
         "spike_rule": "outlier",
+        "start_rate": 0.0,
     },
     "adaptive-zero-spike": {
         **_SMOOTHED,
@@ -600,6 +638,7 @@ MODES: dict[str, dict[str, object]] = {
         "warmup_max_frac": 0.5,
         "max_growth": 3.0,
         "spike_rule": "level",
+        "start_rate": 0.0,
     },
     "adaptive-zero-restart": {
         **_SMOOTHED,
@@ -608,14 +647,7 @@ MODES: dict[str, dict[str, object]] = {
         "max_growth": 3.0,
         "spike_rule": "level",
         "guard_restart": True,
-    },
-    # the default with the ramp started after the first fast fall (experimental, 2026-11-30)
-    "adaptive-auto-hold": {
-        **_SMOOTHED,
-        "target_loss": AUTO,
-        "fstar_rule": "floor",
-        **_V2,
-        "start_rate": 0.1,
+        "start_rate": 0.0,
     },
 }
 

@@ -43,10 +43,12 @@ non-finite loss holds the multiplier and is counted; a loss below the target cla
 either direction (a loss more than ``outlier_k`` robust scales from the last accepted ones, see
 :func:`_outlier_side`) is held back and dropped, while ``outlier_persist`` consecutive outliers on
 one side are a genuine shift and are all taken, in order; the raw-loss mode (``smoothing=0``)
-does not filter unless ``outlier_filter=True``. Three rules are not in the paper and are on by
+does not filter unless ``outlier_filter=True``. Four rules are not in the paper and are on by
 default: a warm-up that has not reached ``f* + D*`` by ``warmup_max_frac`` of the run ends there
 (the decay from the multiplier in force); the multiplier grows by at most ``max_growth`` per
-smoothing horizon (a switch at ``f* + D*`` waits until the limited ramp reaches the peak); and
+smoothing horizon (a switch at ``f* + D*`` waits until the limited ramp reaches the peak); the
+linear ramp starts after the loss's first fast fall (``start_rate``: the multiplier stays at
+``1/div`` while the smoothed loss falls by at least 10% per horizon, :meth:`_hold`); and
 ``target_loss="auto"`` takes the loss's floor. ``smoothing=0, warmup_max_frac=None,
 max_growth=None, ramp="paper"`` is the paper's scheduler (the bench mode ``adaptive-faithful``).
 
@@ -240,7 +242,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         return AdaptiveState(
             d0=self.initial_gap,
             multiplier=1.0 / self.div_factor,
-            holding=self.start_rate is not None and not self.closed_loop,
+            holding=self.hold_rate is not None,
         )
 
     def init(self) -> dict:
@@ -366,7 +368,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         """
         h = self.horizon
         hist = (*state.progress_hist, smoothed)[-(h + 1) :]
-        fast = len(hist) <= h or hist[0] - smoothed >= self.start_rate * max(abs(hist[0]), 1e-12)
+        fast = len(hist) <= h or hist[0] - smoothed >= self.hold_rate * max(abs(hist[0]), 1e-12)
         if fast and state.step < START_MAX_FRAC * self.total_steps:
             changes["progress_hist"] = hist
             return True

@@ -20,9 +20,10 @@ update ``k``, a function of the losses of updates ``0 .. k-1``; the loss passed 
 update is scaled, exactly as the torch scheduler's ``step(loss)`` after ``optimizer.step()``. So
 with the same losses and the same options the multipliers, the switch step and the decay are the
 torch version's; the JAX version implements neither the outlier filter, the loss-rise guard, the
-latest switch, the rate limit nor ``target_loss="auto"`` (all on by default in torch): it refuses
-them and :func:`adaptive_warmup` turns the first four off, so it equals ``AdaptiveWarmup(...,
-outlier_filter=False, guard=False, warmup_max_frac=None, max_growth=None)``. Scaling
+latest switch, the rate limit, the ramp's start after the first fast fall nor
+``target_loss="auto"`` (all on by default in torch): it refuses them and :func:`adaptive_warmup`
+turns the first five off, so it equals ``AdaptiveWarmup(..., outlier_filter=False, guard=False,
+warmup_max_frac=None, max_growth=None, start_rate=0)``. Scaling
 the final updates by ``m`` is scaling the LR by ``m`` for optax's optimizers, whose LR multiplies
 the whole update (AdamW's decoupled weight decay included).
 
@@ -86,6 +87,8 @@ _SUPPORTED = frozenset(
         "guard_backoff",
         "guard_spike",
         "spike_rule",
+        # the hold through the first fast fall must be off (checked in from_schedule)
+        "start_rate",
     }
 )
 
@@ -189,6 +192,12 @@ def _check(machine) -> None:
         raise ValueError(
             "the loss-rise guard (on by default when smoothing > 0) is not implemented in the "
             "optax integration; pass guard=False"
+        )
+    if machine.hold_rate is not None:
+        raise ValueError(
+            f"start_rate (the ramp's start after the first fast fall: {machine.hold_rate!r}, on "
+            "by default with the linear ramp and smoothing) is not implemented in the optax "
+            "integration; pass start_rate=0"
         )
     for name in ("warmup_max_frac", "max_growth"):
         if getattr(machine, name) is not None:
@@ -476,8 +485,9 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
             ``decay``, ``final_lr_factor``, ``cooldown_steps``, ``monotone``, ``initial_gap``,
             ``sigma_f``, ``k_constants``), with the same defaults and checks, except that the
             outlier filter and the loss-rise guard of the smoothed mode, the latest switch and
-            the rate limit are not implemented here and are off (``outlier_filter=False``,
-            ``guard=False``, ``warmup_max_frac=None``, ``max_growth=None``; other values are
+            the rate limit and the ramp's start after the first fast fall are not implemented
+            here and are off (``outlier_filter=False``, ``guard=False``,
+            ``warmup_max_frac=None``, ``max_growth=None``, ``start_rate=0``; other values are
             refused), so the warm-up ends only at ``f* + D*``: give a numeric ``target_loss``
             the run reaches. One of
             ``delta_star``, ``kappa`` (e.g. ``autowarm.schedules.kappa("spectral", shapes)`` over
@@ -505,6 +515,7 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
     options.setdefault("guard", False)
     options.setdefault("warmup_max_frac", None)  # the latest switch and the rate limit: not here
     options.setdefault("max_growth", None)
+    options.setdefault("start_rate", 0.0)  # the ramp from the first loss
     return from_schedule(AdaptiveWarmupSchedule(total_steps, target_loss, **options))
 
 
