@@ -21,7 +21,11 @@ from autowarm.schedules.presets import DECAY_SHAPES
 MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
 RAMPS = ("paper", "linear", "progress")  # the warm-up multiplier: of the gap, or closed loop
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
-SPIKE_RULES = ("outlier", "level")  # which losses the guard's spike test looks at
+SPIKE_RULES = ("outlier", "level")
+HOLD_RULES = (
+    "start",
+    "always",
+)  # start_rate: which fast falls hold the multiplier  # which losses the guard's spike test looks at
 AUTO = "auto"  # target_loss="auto": f* found without input (fstar_rule: the floor, or estimated)
 TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
@@ -36,6 +40,7 @@ _BEFORE_OPTION: dict[str, object] = {
     "spike_rule": "outlier",
     "guard_restart": False,
     "start_rate": 0.0,
+    "hold_rule": "start",
 }
 # start_rate=None: this hold rate where the rule applies (the linear ramp with smoothing > 0).
 START_RATE = 0.1
@@ -171,6 +176,12 @@ class AdaptiveConfig:
     # 2026-11-30's stop 25). None (default): START_RATE (0.1) for the linear ramp with
     # smoothing > 0 and no k_constants, else 0. A number > 0 needs that ramp.
     start_rate: float | None = None
+    # Which fast falls hold the multiplier (experimental): "start", only the first one (the ramp
+    # starts after it); "always", every one during the warm-up: while the smoothed loss falls by
+    # at least start_rate per horizon the multiplier stays where it is, and the linear ramp then
+    # runs on from there at the gap where the fall slowed (the LR in force is doing its work; a
+    # higher one is tried once progress slows). Only with the hold on (start_rate).
+    hold_rule: str = "start"
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -235,6 +246,7 @@ class AdaptiveConfig:
             )
         if self.start_rate is not None:
             v.real("start_rate", self.start_rate, low=0.0, high=1.0, high_open=True)
+        v.choice("hold_rule", self.hold_rule, HOLD_RULES)
         if self.start_rate:
             if self.ramp != "linear" or self.k_constants is not None:
                 what = "k_constants" if self.k_constants is not None else f"ramp={self.ramp!r}"
@@ -346,6 +358,8 @@ class AdaptiveConfig:
         """
         out = {k: x for k, x in self.to_dict().items() if k not in _IO_FIELDS}
         out["start_rate"] = self.hold_rate or 0.0  # None (default) and 0.1 are the same rule
+        if self.hold_rate is None:
+            out.pop("hold_rule")
         if not self.is_auto:
             for k in _AUTO_FIELDS:
                 out.pop(k)
@@ -648,6 +662,15 @@ MODES: dict[str, dict[str, object]] = {
         "spike_rule": "level",
         "guard_restart": True,
         "start_rate": 0.0,
+    },
+    # the default with every fast fall of the warm-up holding the multiplier (experimental)
+    "adaptive-auto-hold-always": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "floor",
+        **_V2,
+        "start_rate": START_RATE,
+        "hold_rule": "always",
     },
 }
 

@@ -319,9 +319,10 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         elif ds is None:
             d0, ds = self._start(d0, smoothed)
             changes.update(d0=d0, delta_star=ds)
-        holding = state.holding and self._hold(state, smoothed, gap, ds, changes)
-        if holding:
-            m = 1.0 / self.div_factor  # the first fast fall: the ramp has not started
+        watch = state.holding or (self.hold_rule == "always" and self.hold_rate is not None)
+        holding = watch and self._hold(state, smoothed, gap, ds, changes)
+        if holding:  # a fast fall (the first: at 1/div, the ramp has not started): hold
+            m = changes.get("multiplier", state.multiplier)
         elif gap <= ds:
             m = 1.0  # at the peak: hold it while the patience runs
         elif self.k_constants is not None:
@@ -369,6 +370,16 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         h = self.horizon
         hist = (*state.progress_hist, smoothed)[-(h + 1) :]
         fast = len(hist) <= h or hist[0] - smoothed >= self.hold_rate * max(abs(hist[0]), 1e-12)
+        if self.hold_rule == "always":  # every fast fall holds; the ramp runs on from the hold
+            changes["progress_hist"] = hist
+            if fast:
+                changes["holding"] = True
+                return True
+            if state.holding and gap > ds:
+                held = changes.get("multiplier", state.multiplier)
+                changes.update(holding=False, ramp_start=held, ramp_d0=gap)
+            changes["holding"] = False
+            return False
         if fast and state.step < START_MAX_FRAC * self.total_steps:
             changes["progress_hist"] = hist
             return True
