@@ -182,3 +182,65 @@ def test_bad_start_rate_is_one_line(kw, match):
 def test_the_spec_round_trips():
     cfg = AdaptiveConfig.from_spec("adaptive:start_rate=0.1", total_steps=10, target_loss=0.0)
     assert cfg.start_rate == 0.1
+
+
+# hold_rule="always": a slow start (2% per horizon from lr/100), a fast fall once the LR has grown
+# (updates 30-60), then a slow one.
+def _two_falls(t):
+    if t < 30:
+        return 5.5 - 0.02 * t
+    return 4.9 - 2.2 * (1 - math.exp(-(t - 30) / 12)) - 0.002 * (t - 30)
+
+
+TWO_FALLS = [_two_falls(t) for t in range(400)]
+
+
+def test_always_holds_every_fast_fall_and_runs_the_ramp_on_from_the_hold():
+    m = machine(div_factor=100.0, delta_star=1.25, max_growth=3.0, hold_rule="always")
+    values, state = run(m, TWO_FALLS)
+    s = smoothed(TWO_FALLS)
+    fast = [k >= 10 and s[k - 10] - s[k] >= 0.1 * s[k - 10] for k in range(len(s))]
+    # the observation of loss k sets the multiplier of update k + 1
+    held = [k + 1 for k in range(10, 200) if fast[k]]
+    assert held and held[0] > 30  # the second fall, once the LR has grown
+    level = values[held[0]]
+    assert level > 1 / 100
+    assert all(values[k] == level for k in held)
+    end = held[-1] + 1  # the first update after the hold: the ramp from the held value
+    assert state.ramp_start == pytest.approx(level)
+    assert state.ramp_d0 == pytest.approx(s[end - 1])
+    for k in range(end + 1, 250):
+        want = linear_multiplier(s[k - 1], s[end - 1], 1.25, 1 / level)
+        assert values[k] == pytest.approx(min(want, values[k - 1] * 3.0**0.1))
+    # the start rule lets the ramp climb through that fall
+    start, _ = run(machine(div_factor=100.0, delta_star=1.25, max_growth=3.0), TWO_FALLS)
+    assert max(start[:end]) > 2 * level
+
+
+@settings(max_examples=50, deadline=None)
+@given(drops=st.lists(st.floats(-0.2, 0.3), min_size=15, max_size=120), rate=st.floats(0.01, 0.5))
+def test_always_keeps_the_multiplier_in_bounds_and_never_raises_it_during_a_fast_fall(drops, rate):
+    losses, x = [], 6.0
+    for d in drops:
+        x = max(x * (1 - d / 5), 1e-3)
+        losses.append(x)
+    m = machine(start_rate=rate, total_steps=200, max_growth=3.0, hold_rule="always")
+    out = m.simulate(losses)
+    values, phases = out["multiplier"], out["phase"]
+    assert all(1 / 3 - 1e-12 <= v <= 1.0 + 1e-12 for v in values)
+    s = smoothed(losses)
+    for k in range(10, len(losses) - 1):
+        if phases[k] == "warmup" and s[k - 10] - s[k] >= rate * abs(s[k - 10]):
+            assert values[k + 1] <= values[k] + 1e-12
+
+
+def test_hold_rule_is_checked_and_compared_only_with_the_hold_on():
+    with pytest.raises(
+        ValueError, match="hold_rule must be one of 'start', 'always'; got 'x'"
+    ) as e:
+        AdaptiveConfig(total_steps=10, target_loss=1.0, hold_rule="x")
+    assert "\n" not in str(e.value)
+    on = AdaptiveConfig(total_steps=10, target_loss=1.0)
+    assert on.schedule_fields() != on.replace(hold_rule="always").schedule_fields()
+    off = AdaptiveConfig(total_steps=10, target_loss=1.0, start_rate=0.0)
+    assert off.schedule_fields() == off.replace(hold_rule="always").schedule_fields()
