@@ -17,9 +17,10 @@ from autowarm.adaptive.machine import START_MAX_FRAC
 
 
 def machine(**kw):
-    # f* = 0, D* = 1, from 1/div = 1/3, smoothing 0.9 (a horizon of 10 updates)
+    # f* = 0, D* = 1, from 1/div = 1/3, smoothing 0.9 (a horizon of 10 updates); the first fast
+    # fall only (hold_rule="start"; the default "always" is tested at the end)
     base = dict(total_steps=600, target_loss=0.0, delta_star=1.0, div_factor=3.0,
-                start_rate=0.1, max_growth=None)  # fmt: skip
+                start_rate=0.1, max_growth=None, hold_rule="start")  # fmt: skip
     base.update(kw)
     return AdaptiveWarmupSchedule(**base)
 
@@ -90,7 +91,13 @@ def test_the_default_holds_where_the_linear_ramp_runs_and_history_spells_out_no_
     for kw in ({"ramp": "paper"}, {"ramp": "progress"}, {"smoothing": 0.0},
                {"k_constants": (1.0, 0.0, 1.0)}, {"start_rate": 0.0}):  # fmt: skip
         assert AdaptiveConfig(total_steps=10, target_loss=1.0, **kw).hold_rate is None
-    assert MODES["adaptive-auto"] == {**MODES["adaptive-auto-v2"], "start_rate": START_RATE}
+    assert MODES["adaptive-auto"] == {
+        **MODES["adaptive-auto-v2"],
+        "start_rate": START_RATE,
+        "hold_rule": "always",
+    }
+    assert cfg.hold_rule == "always"
+    assert MODES["adaptive-auto-hold-start"] == {**MODES["adaptive-auto"], "hold_rule": "start"}
     for name in ("adaptive-v1", "adaptive-estimate", "adaptive-zero-linear", "adaptive-zero-spike",
                  "adaptive-zero-limited", "adaptive-zero-restart"):  # fmt: skip
         assert MODES[name]["start_rate"] == 0.0
@@ -241,6 +248,18 @@ def test_hold_rule_is_checked_and_compared_only_with_the_hold_on():
         AdaptiveConfig(total_steps=10, target_loss=1.0, hold_rule="x")
     assert "\n" not in str(e.value)
     on = AdaptiveConfig(total_steps=10, target_loss=1.0)
-    assert on.schedule_fields() != on.replace(hold_rule="always").schedule_fields()
+    assert on.schedule_fields() != on.replace(hold_rule="start").schedule_fields()
     off = AdaptiveConfig(total_steps=10, target_loss=1.0, start_rate=0.0)
-    assert off.schedule_fields() == off.replace(hold_rule="always").schedule_fields()
+    assert off.schedule_fields() == off.replace(hold_rule="start").schedule_fields()
+
+
+def test_a_hold_ends_at_the_peak_loss_so_a_fall_that_stays_fast_still_switches_there():
+    # 18% per horizon for ever (an exponential fall, as in a convex problem): every rule holds
+    # until the smoothed gap reaches D* = 1, then the ramp goes to the peak and switches
+    losses = [8.0 * 0.98**k for k in range(300)]
+    s = smoothed(losses)
+    at_d_star = next(k for k, x in enumerate(s) if x <= 1.0)
+    for rule in ("always", "start"):
+        _, state = run(machine(hold_rule=rule, total_steps=1000, max_growth=3.0), losses)
+        assert state.holding is False and state.phase == "decay"
+        assert at_d_star < state.warmup_end_step < at_d_star + 20, rule

@@ -176,12 +176,12 @@ class AdaptiveConfig:
     # 2026-11-30's stop 25). None (default): START_RATE (0.1) for the linear ramp with
     # smoothing > 0 and no k_constants, else 0. A number > 0 needs that ramp.
     start_rate: float | None = None
-    # Which fast falls hold the multiplier (experimental): "start", only the first one (the ramp
-    # starts after it); "always", every one during the warm-up: while the smoothed loss falls by
-    # at least start_rate per horizon the multiplier stays where it is, and the linear ramp then
-    # runs on from there at the gap where the fall slowed (the LR in force is doing its work; a
-    # higher one is tried once progress slows). Only with the hold on (start_rate).
-    hold_rule: str = "start"
+    # Which fast falls hold the multiplier: "always" (default), every one during the warm-up:
+    # while the smoothed loss falls by at least start_rate per horizon the multiplier stays where
+    # it is, and the linear ramp then runs on from there at the gap where the fall slowed (the LR
+    # in force is doing its work; a higher one is tried once progress slows); "start", only the
+    # first one (the ramp starts after it). Only with the hold on (start_rate).
+    hold_rule: str = "always"
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -555,6 +555,8 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 # "adaptive": the same rules with the preset's hand-set f*.
 # "adaptive-auto-v2": autowarm's default from 2026-11-30 until stop 25 (the ramp from the first
 #   loss: start_rate=0); the mode "adaptive-auto" of the results stored before then.
+# "adaptive-auto-hold-start": the default with only the first fast fall held (hold_rule="start"),
+#   the first form of the hold measured in stop 25 (BENCHMARKS.md), opt-in.
 # "adaptive-v1", "adaptive-estimate": autowarm's default mode before 2026-11-30 (no latest switch,
 #   no rate limit, the spike test on outliers only) with the preset's f* and with f* estimated
 #   online; these were the modes "adaptive" and "adaptive-auto" of the results stored before then.
@@ -591,13 +593,22 @@ MODES: dict[str, dict[str, object]] = {
         "ramp": "paper",
         **_V1,
     },
-    "adaptive": {**_SMOOTHED, **_V2, "start_rate": START_RATE},
+    "adaptive": {**_SMOOTHED, **_V2, "start_rate": START_RATE, "hold_rule": "always"},
     "adaptive-auto": {
         **_SMOOTHED,
         "target_loss": AUTO,
         "fstar_rule": "floor",
         **_V2,
         "start_rate": START_RATE,
+        "hold_rule": "always",
+    },
+    "adaptive-auto-hold-start": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "floor",
+        **_V2,
+        "start_rate": START_RATE,
+        "hold_rule": "start",
     },
     "adaptive-auto-v2": {
         **_SMOOTHED,
@@ -662,15 +673,6 @@ MODES: dict[str, dict[str, object]] = {
         "spike_rule": "level",
         "guard_restart": True,
         "start_rate": 0.0,
-    },
-    # the default with every fast fall of the warm-up holding the multiplier (experimental)
-    "adaptive-auto-hold-always": {
-        **_SMOOTHED,
-        "target_loss": AUTO,
-        "fstar_rule": "floor",
-        **_V2,
-        "start_rate": START_RATE,
-        "hold_rule": "always",
     },
 }
 

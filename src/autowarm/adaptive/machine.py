@@ -319,8 +319,11 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         elif ds is None:
             d0, ds = self._start(d0, smoothed)
             changes.update(d0=d0, delta_star=ds)
+        # a hold ends at f* + D* at the latest: the warm-up's end is the peak loss's to decide
         watch = state.holding or (self.hold_rule == "always" and self.hold_rate is not None)
-        holding = watch and self._hold(state, smoothed, gap, ds, changes)
+        holding = watch and gap > ds and self._hold(state, smoothed, gap, ds, changes)
+        if watch and gap <= ds:
+            changes["holding"] = False
         if holding:  # a fast fall (the first: at 1/div, the ramp has not started): hold
             m = changes.get("multiplier", state.multiplier)
         elif gap <= ds:
