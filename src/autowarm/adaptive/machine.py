@@ -47,8 +47,9 @@ does not filter unless ``outlier_filter=True``. Four rules are not in the paper 
 default: a warm-up that has not reached ``f* + D*`` by ``warmup_max_frac`` of the run ends there
 (the decay from the multiplier in force); the multiplier grows by at most ``max_growth`` per
 smoothing horizon (a switch at ``f* + D*`` waits until the limited ramp reaches the peak); the
-linear ramp starts after the loss's first fast fall (``start_rate``: the multiplier stays at
-``1/div`` while the smoothed loss falls by at least 10% per horizon, :meth:`_hold`); and
+linear ramp does not climb while the loss falls fast (``start_rate``, ``hold_rule="always"``:
+the multiplier stays where it is while the smoothed loss falls by at least 10% per horizon, and
+the ramp runs on from there, :meth:`_hold`; the run starts in such a hold at ``1/div``); and
 ``target_loss="auto"`` takes the loss's floor. ``smoothing=0, warmup_max_frac=None,
 max_growth=None, ramp="paper"`` is the paper's scheduler (the bench mode ``adaptive-faithful``).
 
