@@ -30,19 +30,25 @@ LOSSES = [6.0, 5.0, 4.2, 3.9, 3.1, 2.8, 2.2, 2.1, 1.9, 1.7, 1.6, 1.5]
 
 
 def make(opt, **kw):
-    base = dict(total_steps=50, target_loss=1.0, delta_star=1.0, div_factor=20.0, smoothing=0.5)
+    # the ramp from the first loss (start_rate=0): LOSSES fall fast throughout, which the default
+    # hold would answer by staying at 1/div until f* + D*
+    base = dict(total_steps=50, target_loss=1.0, delta_star=1.0, div_factor=20.0, smoothing=0.5,
+                start_rate=0.0)  # fmt: skip
     base.update(kw)
     return AdaptiveWarmup(opt, **base)
 
 
 def test_matches_the_pure_machine_step_for_step():
-    opt = sgd()
-    sched = make(opt)
-    got = [lr[0] for lr in drive(sched, opt, LOSSES)]
-    m = AdaptiveWarmupSchedule(50, 1.0, delta_star=1.0, div_factor=20.0, smoothing=0.5)
-    want = [0.1 * x for x in m.simulate(LOSSES)["multiplier"]]
-    assert got == pytest.approx(want, rel=1e-12)
-    assert got[0] == pytest.approx(0.1 / 20)
+    for start_rate in (0.0, None):  # the ramp from the first loss, and the default hold
+        opt = sgd()
+        sched = make(opt, start_rate=start_rate)
+        got = [lr[0] for lr in drive(sched, opt, LOSSES)]
+        m = AdaptiveWarmupSchedule(
+            50, 1.0, delta_star=1.0, div_factor=20.0, smoothing=0.5, start_rate=start_rate
+        )
+        want = [0.1 * x for x in m.simulate(LOSSES)["multiplier"]]
+        assert got == pytest.approx(want, rel=1e-12)
+        assert got[0] == pytest.approx(0.1 / 20)
     assert sched.get_last_lr() == [opt.param_groups[0]["lr"]]
     assert sched.get_lr() == pytest.approx([opt.param_groups[0]["lr"]])
 
@@ -462,7 +468,9 @@ def test_torch_muon_plus_adamw_takes_kappa_from_the_muon_parameters_only():
 def test_config_object_or_keywords_build_the_same_scheduler():
     from autowarm.adaptive import AdaptiveConfig
 
-    cfg = AdaptiveConfig(total_steps=50, target_loss=1.0, delta_star=1.0, div_factor=20.0)
+    cfg = AdaptiveConfig(
+        total_steps=50, target_loss=1.0, delta_star=1.0, div_factor=20.0, start_rate=0.0
+    )
     opt_a, opt_b = sgd(), sgd()
     a = AdaptiveWarmup(opt_a, cfg, smoothing=0.5)  # keywords override the config's fields
     b = make(opt_b)
