@@ -257,7 +257,8 @@ def from_machine_state(state: dict) -> AdaptiveWarmupState:
 def to_machine_state(state: AdaptiveWarmupState) -> dict:
     """The state as the torch machine's dict of plain Python values (not jit-able: reads arrays).
 
-    >>> m = AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, div_factor=4.0, outlier_filter=False)
+    >>> m = AdaptiveWarmupSchedule(10, 0.0, delta_star=1.0, div_factor=4.0, outlier_filter=False,
+    ...                            start_rate=0)
     >>> to_machine_state(init_state(m)) == m.init()
     True
     """
