@@ -39,6 +39,15 @@ def smoothed(losses, beta=0.9):
     return out
 
 
+def walk(drops):
+    """A loss curve from 6 by relative steps of ``drops / 5`` (floored at 1e-3)."""
+    losses, x = [], 6.0
+    for d in drops:
+        x = max(x * (1 - d / 5), 1e-3)
+        losses.append(x)
+    return losses
+
+
 # A fast first fall (5.5 towards 3.2, time constant 12 updates), then a slow one.
 LOSSES = [3.2 + 2.3 * math.exp(-t / 12) - 1.5 * (1 - math.exp(-t / 300)) for t in range(400)]
 
@@ -116,10 +125,7 @@ def test_the_default_holds_where_the_linear_ramp_runs_and_history_spells_out_no_
 @settings(max_examples=50, deadline=None)
 @given(drops=st.lists(st.floats(-0.2, 0.3), min_size=15, max_size=120), rate=st.floats(0.01, 0.5))
 def test_the_multiplier_stays_in_bounds_and_never_jumps_at_the_ramp_start(drops, rate):
-    losses, x = [], 6.0
-    for d in drops:
-        x = max(x * (1 - d / 5), 1e-3)
-        losses.append(x)
+    losses = walk(drops)
     m = machine(start_rate=rate, total_steps=200, max_growth=3.0)
     values, state = run(m, losses)
     assert all(1 / 3 - 1e-12 <= v <= 1.0 + 1e-12 for v in values)
@@ -227,10 +233,7 @@ def test_always_holds_every_fast_fall_and_runs_the_ramp_on_from_the_hold():
 @settings(max_examples=50, deadline=None)
 @given(drops=st.lists(st.floats(-0.2, 0.3), min_size=15, max_size=120), rate=st.floats(0.01, 0.5))
 def test_always_keeps_the_multiplier_in_bounds_and_never_raises_it_during_a_fast_fall(drops, rate):
-    losses, x = [], 6.0
-    for d in drops:
-        x = max(x * (1 - d / 5), 1e-3)
-        losses.append(x)
+    losses = walk(drops)
     m = machine(start_rate=rate, total_steps=200, max_growth=3.0, hold_rule="always")
     out = m.simulate(losses)
     values, phases = out["multiplier"], out["phase"]

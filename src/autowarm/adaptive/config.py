@@ -21,11 +21,8 @@ from autowarm.schedules.presets import DECAY_SHAPES
 MIN_HISTORY = 5  # accepted losses the outlier filter needs before it acts
 RAMPS = ("paper", "linear", "progress")  # the warm-up multiplier: of the gap, or closed loop
 SPEC_NAME = "adaptive"  # the schedule name of the adaptive warm-up in a schedule spec
-SPIKE_RULES = ("outlier", "level")
-HOLD_RULES = (
-    "start",
-    "always",
-)  # start_rate: which fast falls hold the multiplier  # which losses the guard's spike test looks at
+SPIKE_RULES = ("outlier", "level")  # which losses the guard's spike test looks at
+HOLD_RULES = ("start", "always")  # start_rate: which fast falls hold the multiplier
 AUTO = "auto"  # target_loss="auto": f* found without input (fstar_rule: the floor, or estimated)
 TARGET_LOSS_WORDS = (AUTO,)  # the strings target_loss accepts
 # The estimator's options, only used (and compared on resume) with target_loss="auto".
@@ -167,20 +164,20 @@ class AdaptiveConfig:
     # reason for a warm-up). After the switch a back-off lowers the cap either way. Needs the
     # linear ramp.
     guard_restart: bool = False
-    # Where the linear ramp starts: a number r in (0, 1), after the first fast fall: the
-    # multiplier stays at 1/div while the smoothed loss falls by at least r (relative) per
-    # smoothing horizon (and at least one horizon), and the ramp then runs from 1/div at the gap
-    # where the fall slowed (at the latest at 0.1 x total_steps). The first fall of a language
-    # model (from ln V towards the unigram entropy) comes at almost any LR and says nothing about
-    # how high the LR can go. 0: at the first loss (D0 = first loss - f*; the rule before
-    # 2026-11-30's stop 25). None (default): START_RATE (0.1) for the linear ramp with
-    # smoothing > 0 and no k_constants, else 0. A number > 0 needs that ramp.
+    # The hold of the linear ramp while the loss falls fast: a number r in (0, 1), the multiplier
+    # does not grow while the smoothed loss falls by at least r (relative) per smoothing horizon;
+    # the run starts in a hold at 1/div (at least one horizon); which falls hold: hold_rule. The
+    # first fall of a language model (from ln V towards the unigram entropy) comes at almost any
+    # LR and says nothing about how high the LR can go. 0: no hold, the ramp from the first loss
+    # (D0 = first loss - f*; the rule before stop 25). None (default): START_RATE (0.1) for the
+    # linear ramp with smoothing > 0 and no k_constants, else 0. A number > 0 needs that ramp.
     start_rate: float | None = None
     # Which fast falls hold the multiplier: "always" (default), every one during the warm-up:
     # while the smoothed loss falls by at least start_rate per horizon the multiplier stays where
     # it is, and the linear ramp then runs on from there at the gap where the fall slowed (the LR
     # in force is doing its work; a higher one is tried once progress slows); "start", only the
-    # first one (the ramp starts after it). Only with the hold on (start_rate).
+    # first one (the ramp starts from 1/div after it, by 0.1 x total_steps at the latest). Only
+    # with the hold on (start_rate).
     hold_rule: str = "always"
 
     def __post_init__(self) -> None:

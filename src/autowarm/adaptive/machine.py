@@ -322,7 +322,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
             changes.update(d0=d0, delta_star=ds)
         # a hold ends at f* + D* at the latest: the warm-up's end is the peak loss's to decide
         watch = state.holding or (self.hold_rule == "always" and self.hold_rate is not None)
-        holding = watch and gap > ds and self._hold(state, smoothed, gap, ds, changes)
+        holding = watch and gap > ds and self._hold(state, smoothed, gap, changes)
         if watch and gap <= ds:
             changes["holding"] = False
         if holding:  # a fast fall (the first: at 1/div, the ramp has not started): hold
@@ -362,34 +362,31 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         return dataclasses.replace(state, **changes)
 
     def _hold(
-        self, state: AdaptiveState, smoothed: float, gap: float, ds: float, changes: dict[str, Any]
+        self, state: AdaptiveState, smoothed: float, gap: float, changes: dict[str, Any]
     ) -> bool:
-        """``start_rate``: whether the multiplier stays at ``1/div`` (the changes into ``changes``).
+        """``start_rate``: whether the multiplier is held now (the changes into ``changes``).
 
-        The hold lasts while the smoothed loss has fallen by at least ``start_rate`` (relative)
-        over the last smoothing horizon, and at least one horizon, but not past
-        ``START_MAX_FRAC x total_steps``. When it ends the linear ramp starts from ``1/div`` at the
-        smoothed gap then (if that gap is still above D*; else the ramp from D0 stays).
+        Called with the gap above D* (a hold ends at ``f* + D*``). A fall is fast while the
+        smoothed loss has fallen by at least the hold rate (relative) over the last smoothing
+        horizon; the first horizon counts as fast. ``hold_rule="always"``: every fast fall holds
+        the multiplier in force, and when one ends the linear ramp runs on from the held
+        multiplier at the smoothed gap then. ``"start"``: the first one only, not past
+        ``START_MAX_FRAC x total_steps``, after which the ramp runs from ``1/div`` at that gap.
         """
         h = self.horizon
         hist = (*state.progress_hist, smoothed)[-(h + 1) :]
         fast = len(hist) <= h or hist[0] - smoothed >= self.hold_rate * max(abs(hist[0]), 1e-12)
-        if self.hold_rule == "always":  # every fast fall holds; the ramp runs on from the hold
-            changes["progress_hist"] = hist
-            if fast:
-                changes["holding"] = True
-                return True
-            if state.holding and gap > ds:
-                held = changes.get("multiplier", state.multiplier)
-                changes.update(holding=False, ramp_start=held, ramp_d0=gap)
-            changes["holding"] = False
-            return False
+        if self.hold_rule == "always":
+            changes.update(progress_hist=hist, holding=fast)
+            if state.holding and not fast:  # the ramp runs on from the hold
+                changes.update(ramp_start=changes.get("multiplier", state.multiplier), ramp_d0=gap)
+            return fast
         if fast and state.step < START_MAX_FRAC * self.total_steps:
             changes["progress_hist"] = hist
             return True
-        changes.update(holding=False, progress_hist=())
-        if gap > ds:
-            changes.update(ramp_start=1.0 / self.div_factor, ramp_d0=gap)
+        changes.update(
+            holding=False, progress_hist=(), ramp_start=1.0 / self.div_factor, ramp_d0=gap
+        )
         return False
 
     @staticmethod

@@ -57,8 +57,8 @@ class AdaptiveState:
     # smoothed gap then (None: the ramp runs from 1/div at d0).
     ramp_start: float | None = None
     ramp_d0: float | None = None
-    # start_rate: whether the multiplier is still held at 1/div for the first fast fall (its
-    # smoothed losses over the last horizon are in progress_hist).
+    # start_rate: whether the multiplier is held during a fast fall (the smoothed losses of the
+    # last horizon are in progress_hist).
     holding: bool = False
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ update ``k``, a function of the losses of updates ``0 .. k-1``; the loss passed 
 update is scaled, exactly as the torch scheduler's ``step(loss)`` after ``optimizer.step()``. So
 with the same losses and the same options the multipliers, the switch step and the decay are the
 torch version's; the JAX version implements neither the outlier filter, the loss-rise guard, the
-latest switch, the rate limit, the ramp's start after the first fast fall nor
+latest switch, the rate limit, the ramp's hold while the loss falls fast nor
 ``target_loss="auto"`` (all on by default in torch): it refuses them and :func:`adaptive_warmup`
 turns the first five off, so it equals ``AdaptiveWarmup(..., outlier_filter=False, guard=False,
 warmup_max_frac=None, max_growth=None, start_rate=0)``. Scaling
@@ -87,7 +87,7 @@ _SUPPORTED = frozenset(
         "guard_backoff",
         "guard_spike",
         "spike_rule",
-        # the hold through the first fast fall must be off (checked in from_schedule)
+        # the hold while the loss falls fast must be off (checked in from_schedule)
         "start_rate",
     }
 )
@@ -195,7 +195,7 @@ def _check(machine) -> None:
         )
     if machine.hold_rate is not None:
         raise ValueError(
-            f"start_rate (the ramp's start after the first fast fall: {machine.hold_rate!r}, on "
+            f"start_rate (the ramp's hold while the loss falls fast: {machine.hold_rate!r}, on "
             "by default with the linear ramp and smoothing) is not implemented in the optax "
             "integration; pass start_rate=0"
         )
@@ -486,7 +486,7 @@ def adaptive_warmup(total_steps: int, target_loss: float, **options):
             ``decay``, ``final_lr_factor``, ``cooldown_steps``, ``monotone``, ``initial_gap``,
             ``sigma_f``, ``k_constants``), with the same defaults and checks, except that the
             outlier filter and the loss-rise guard of the smoothed mode, the latest switch and
-            the rate limit and the ramp's start after the first fast fall are not implemented
+            the rate limit and the ramp's hold while the loss falls fast are not implemented
             here and are off (``outlier_filter=False``, ``guard=False``,
             ``warmup_max_frac=None``, ``max_growth=None``, ``start_rate=0``; other values are
             refused), so the warm-up ends only at ``f* + D*``: give a numeric ``target_loss``
