@@ -234,7 +234,11 @@ def test_always_holds_every_fast_fall_and_runs_the_ramp_on_from_the_hold():
 @given(drops=st.lists(st.floats(-0.2, 0.3), min_size=15, max_size=120), rate=st.floats(0.01, 0.5))
 def test_always_keeps_the_multiplier_in_bounds_and_never_raises_it_during_a_fast_fall(drops, rate):
     losses = walk(drops)
-    m = machine(start_rate=rate, total_steps=200, max_growth=3.0, hold_rule="always")
+    # the reference below is the plain EMA of every loss: no outlier filter (it holds back and
+    # later accepts in a batch the losses of a step in a flat curve, which the EMA does not model)
+    m = machine(
+        start_rate=rate, total_steps=200, max_growth=3.0, hold_rule="always", outlier_filter=False
+    )
     out = m.simulate(losses)
     values, phases = out["multiplier"], out["phase"]
     assert all(1 / 3 - 1e-12 <= v <= 1.0 + 1e-12 for v in values)
