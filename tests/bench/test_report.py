@@ -166,3 +166,31 @@ def test_meta_round_trip(tmp_path):
     assert store.read_meta() == {}
     store.write_meta({"preset": "cpu"})
     assert json.loads((tmp_path / "bench.json").read_text()) == {"preset": "cpu"}
+
+
+def test_adaptive_runs_that_never_reach_the_peak_say_how_high_they_went(tmp_path):
+    # seed 0 hands over at 0.54 of the peak after a back-off at update 13; seed 1 reaches the peak
+    # (0.996 rounds to 1.00: no note); seed 2's record has a NaN and no finite value above 0.5.
+    rs = [_result("muon", "grid", s, 1.45, w=0) for s in range(3)]
+    for seed, top in ((0, 0.54), (1, 0.996), (2, 0.5)):
+        r = _result("muon", "adaptive", seed, 1.46, end=10)
+        r["lr_multiplier"] = [0.01, top, float("nan"), top / 2] + [0.0] * 16
+        if seed == 0:
+            r["backoff_steps"] = [13]
+        rs.append(r)
+    t = optimizer_table(rs)
+    assert t["arms"]["adaptive"]["max_multipliers"] == [0.54, 0.996, 0.5]
+    store = ResultStore(tmp_path)
+    for r in rs:
+        store.save(f"{r['optimizer']}__{r['arm']}-{r['warmup_steps']}__s{r['seed']}", r)
+    store.write_meta({"preset": "synthetic", "steps": 20, "seeds": 3, "commands": ["test"]})
+    text = report(tmp_path).read_text()
+    assert "| 10 (max x0.54; guard: 13), 10, 10 (max x0.50) |" in text
+    assert "highest LR, if below the peak" in text
+
+
+def test_a_result_without_a_multiplier_record_gets_no_note():
+    r = _result("adamw", "adaptive", 0, 1.8, end=5)
+    del r["lr_multiplier"]
+    t = optimizer_table([_result("adamw", "grid", 0, 1.9, w=0), r])
+    assert t["arms"]["adaptive"]["max_multipliers"] == [None]

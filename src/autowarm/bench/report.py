@@ -52,6 +52,26 @@ def _by_seed(results: list[dict]) -> dict[int, float]:
     return {int(r["seed"]): float(r["final_val_loss"]) for r in results}
 
 
+def _max_multiplier(result: dict) -> float | None:
+    """The highest finite LR multiplier (LR / peak LR) a run used; None without a record."""
+    ms = [
+        float(m)
+        for m in result.get("lr_multiplier") or ()
+        if isinstance(m, (int, float)) and math.isfinite(m)
+    ]
+    return max(ms) if ms else None
+
+
+def _end_notes(max_multiplier: float | None, backoffs: list) -> str:
+    """``" (max x0.54; guard: 13)"``: a peak not reached (to 2 decimals) and guard back-offs."""
+    notes = []
+    if max_multiplier is not None and max_multiplier < 0.995:
+        notes.append(f"max x{max_multiplier:.2f}")
+    if backoffs:
+        notes.append(f"guard: {'/'.join(map(str, backoffs))}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def optimizer_table(results: list[dict]) -> dict:
     """Summaries of one optimizer's results: grid points, best/median, adaptive arms, diffs."""
     grid: dict[int, list[dict]] = defaultdict(list)
@@ -78,6 +98,8 @@ def optimizer_table(results: list[dict]) -> dict:
             "warmup_end_steps": ends,
             # the updates at which the loss-rise guard backed off, per run (absent: none)
             "backoff_steps": [list(r.get("backoff_steps") or ()) for r in rs],
+            # the highest LR multiplier each run used: below 1, the run never reached its peak LR
+            "max_multipliers": [_max_multiplier(r) for r in rs],
             "runs": len(rs),
         }
         for ref in ("best", "median"):
@@ -421,7 +443,8 @@ def render_markdown(
             lines.append(f"| {w}{tag} | {s} | {s.n} |")
         lines += [
             "",
-            "| arm | final val loss | chosen warm-up (steps; guard back-offs) | vs best grid "
+            "| arm | final val loss | chosen warm-up (steps; highest LR, if below the peak; "
+            "guard back-offs) | vs best grid "
             "| vs median grid | runs |",
             "|---|---|---|---|---|---|",
         ]
@@ -436,9 +459,10 @@ def render_markdown(
             e = t["arms"][arm]
             if arm.startswith("adaptive") or arm == "fstar":
                 ends = ", ".join(
-                    ("never" if x is None else str(x))
-                    + (f" (guard: {'/'.join(map(str, b))})" if b else "")
-                    for x, b in zip(e["warmup_end_steps"], e["backoff_steps"])
+                    ("never" if x is None else str(x)) + _end_notes(m, b)
+                    for x, m, b in zip(
+                        e["warmup_end_steps"], e["max_multipliers"], e["backoff_steps"]
+                    )
                 )
             else:  # a baseline has no loss-chosen warm-up
                 ends = "–"
