@@ -65,8 +65,9 @@ def _max_multiplier(result: dict) -> float | None:
 def _end_notes(max_multiplier: float | None, backoffs: list) -> str:
     """``" (max x0.54; guard: 13)"``: a peak not reached (to 2 decimals) and guard back-offs."""
     notes = []
-    if max_multiplier is not None and max_multiplier < 0.995:
-        notes.append(f"max x{max_multiplier:.2f}")
+    shown = None if max_multiplier is None else f"{max_multiplier:.2f}"
+    if shown is not None and shown != "1.00":  # below the peak as printed, not by a threshold
+        notes.append(f"max x{shown}")
     if backoffs:
         notes.append(f"guard: {'/'.join(map(str, backoffs))}")
     return f" ({'; '.join(notes)})" if notes else ""
