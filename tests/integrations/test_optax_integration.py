@@ -116,6 +116,7 @@ CONFIGS = [
     dict(delta_star=0.8),
     dict(delta_star=0.8, smoothing=0.0),
     dict(kappa=500.0),  # D* fitted at the first loss (the host callback)
+    dict(delta_star_frac=0.2),  # D* = 0.2 D0, also from the host callback
     dict(kappa=500.0, ramp="paper", smoothing=0.0, patience=3),
     dict(delta_star=0.8, ramp="paper", patience=2, monotone=True),
     dict(delta_star=0.8, decay="linear", cooldown_steps=10),
@@ -302,7 +303,7 @@ def test_transformation_bad_input():
         tx.update(params, state, params)
     with pytest.raises(ValueError, match="scalar"):
         tx.update(params, state, params, value=jnp.ones(2))
-    with pytest.raises(ValueError, match="delta_star, kappa"):
+    with pytest.raises(ValueError, match="delta_star, delta_star_frac, kappa"):
         ao.adaptive_warmup(10, 0.0)  # no delta_star, kappa or k_constants
     with pytest.raises(ValueError, match="smoothing"):
         ao.adaptive_warmup(10, 0.0, delta_star=1.0, smoothing=1.5)

@@ -179,6 +179,12 @@ class AdaptiveConfig:
     # first one (the ramp starts from 1/div after it, by 0.1 x total_steps at the latest). Only
     # with the hold on (start_rate).
     hold_rule: str = "always"
+    # D* as a fraction of the initial gap, D* = delta_star_frac x D0 (in (0, 1)), instead of the
+    # kappa fit; with target_loss="auto" it follows D0. None: delta_star, k_constants or the fit.
+    # Under f* = 0 (the floor) the gap is the loss itself, and the kappa fit, derived for a gap
+    # to the true f*, decides the peak loss arbitrarily (AdamW 0.34 D0, Muon 0.09 D0 on the CPU
+    # benchmark); this gives every optimizer the same peak loss, a fraction of the first one.
+    delta_star_frac: float | None = None
 
     def __post_init__(self) -> None:
         v.steps("total_steps", self.total_steps, minimum=1)
@@ -279,6 +285,21 @@ class AdaptiveConfig:
             v.steps("cooldown_steps", self.cooldown_steps, minimum=1)
         if self.initial_gap is not None:
             v.real("initial_gap", self.initial_gap, low=0.0, low_open=True)
+        if self.delta_star_frac is not None:
+            v.real(
+                "delta_star_frac",
+                self.delta_star_frac,
+                low=0.0,
+                high=1.0,
+                low_open=True,
+                high_open=True,
+            )
+            given = [k for k in ("delta_star", "k_constants") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"delta_star_frac ({self.delta_star_frac}) and {given[0]} both set D*; give "
+                    "one of them"
+                )
         if self.k_constants is not None:
             object.__setattr__(self, "k_constants", _check_k_constants(self.k_constants))
         elif self.delta_star is not None:
@@ -369,9 +390,11 @@ class AdaptiveConfig:
         if self.k_constants is not None:
             for k in ("delta_star", "kappa", "sigma_f", "ramp"):
                 out.pop(k)
-        elif self.delta_star is not None:
+        elif self.delta_star is not None or self.delta_star_frac is not None:
             for k in ("kappa", "sigma_f"):
                 out.pop(k)
+        if self.delta_star_frac is None:  # (a config saved before the option compares equal)
+            out.pop("delta_star_frac")
         return out
 
     @classmethod
@@ -561,6 +584,8 @@ def _check_k_constants(value: object) -> tuple[float, float, float]:
 #   until the CPU benchmark showed that ramp idling near lr/div; BENCHMARKS.md), opt-in.
 # "adaptive-progress": the v1 smoothed mode with the closed-loop ramp (ramp="progress"), which
 #   uses neither f* nor D*: the LR rises while the loss falls, slower on a plateau (experimental).
+# "adaptive-auto-third": the default with the peak at a third of the first loss (delta_star_frac
+#   = 1/3, the same for every optimizer) instead of the kappa fit's D*, experimental (stop 27).
 # "adaptive-zero*": the design study that led to the default (BENCHMARKS.md), experimental.
 # The smoothed modes name the outlier filter and the guard (on by default since 2026-11-29/30)
 # so that a stored result from before them, whose spec lacks them, reads as another schedule to
@@ -598,6 +623,15 @@ MODES: dict[str, dict[str, object]] = {
         **_V2,
         "start_rate": START_RATE,
         "hold_rule": "always",
+    },
+    "adaptive-auto-third": {
+        **_SMOOTHED,
+        "target_loss": AUTO,
+        "fstar_rule": "floor",
+        **_V2,
+        "start_rate": START_RATE,
+        "hold_rule": "always",
+        "delta_star_frac": 1.0 / 3.0,
     },
     "adaptive-auto-hold-start": {
         **_SMOOTHED,

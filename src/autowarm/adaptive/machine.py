@@ -225,10 +225,11 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.k_constants is None and self.delta_star is None and self.kappa is None:
+        sources = (self.k_constants, self.delta_star, self.delta_star_frac, self.kappa)
+        if all(x is None for x in sources):
             raise ValueError(
-                "the adaptive warm-up needs delta_star, kappa (for the D* fit) or k_constants; "
-                "got none of them"
+                "the adaptive warm-up needs delta_star, delta_star_frac, kappa (for the D* fit) "
+                "or k_constants; got none of them"
             )
 
     @classmethod
@@ -533,12 +534,14 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
     # --- helpers -------------------------------------------------------------------------------
 
     def _delta_star_for(self, d0: float) -> float:
-        """D* for the initial gap ``d0``: from ``k_constants``, given directly, or fitted."""
+        """D* for the gap ``d0``: from ``k_constants``, given, a fraction of ``d0``, or fitted."""
         if self.k_constants is not None:
             k0, _, k2 = self.k_constants
             return math.sqrt(k0 / k2)
         if self.delta_star is not None:
             return float(self.delta_star)
+        if self.delta_star_frac is not None:
+            return float(self.delta_star_frac) * d0
         return fit_delta_star(d0, self.div_factor, float(self.kappa), self.sigma_f)
 
     def _start(self, d0: float | None, first_loss: float) -> tuple[float, float]:

@@ -62,6 +62,7 @@ _SUPPORTED = frozenset(
         "target_loss",
         "div_factor",
         "delta_star",
+        "delta_star_frac",  # D* at the first loss comes from the torch machine (host callback)
         "kappa",
         "sigma_f",
         "smoothing",

@@ -176,7 +176,9 @@ class AdaptiveWarmup(LRScheduler):
         self.norm: str | None = self.config.norm
         changes = {}
         cfg = self.config
-        if cfg.delta_star is None and cfg.k_constants is None and cfg.kappa is None:
+        if all(
+            x is None for x in (cfg.delta_star, cfg.delta_star_frac, cfg.k_constants, cfg.kappa)
+        ):
             self.norm, shapes = infer_norm(self._optimizers, cfg.norm)
             changes = {"kappa": norm_kappa(self.norm, shapes), "norm": self.norm}
         self.schedule = AdaptiveWarmupSchedule.from_config(self.config, **changes)
