@@ -5,6 +5,7 @@ fit puts the peak loss where its norm constant says (AdamW near a third of the f
 near a tenth). delta_star_frac gives every optimizer the same peak loss: D* = frac x D0.
 """
 
+import json
 import math
 
 import pytest
@@ -125,3 +126,20 @@ def test_the_torch_adapter_uses_the_fraction_without_inferring_a_norm():
         sched.step(loss)
     assert sched.initial_gap > 1.0  # the loss is above 1, f* = 0
     assert sched.delta_star == pytest.approx(0.4 * sched.initial_gap)
+
+
+def test_simulate_takes_the_fraction_as_its_source_of_d_star(tmp_path, capsys):
+    from autowarm.cli import main
+
+    losses = [6.0 * 0.97**k + 1.0 for k in range(200)]
+    f = tmp_path / "loss.csv"
+    f.write_text("step,loss\n" + "".join(f"{k},{x}\n" for k, x in enumerate(losses)))
+    args = ["simulate", "--losses", str(f), "--target-loss", "auto", "--json"]
+    assert main([*args, "--delta-star-frac", "0.25"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["delta_star"] == pytest.approx(0.25 * 7.0)  # f* = 0, D0 = the first loss, 7
+    ref = AdaptiveWarmupSchedule(200, "auto", delta_star_frac=0.25).simulate(losses)
+    assert out["multiplier"] == pytest.approx(ref["multiplier"])
+    assert main([*args, "--delta-star-frac", "1.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "delta_star_frac" in err[0]

@@ -127,10 +127,13 @@ def config_from_args(args: argparse.Namespace, n_losses: int) -> AdaptiveConfig:
         from autowarm.adaptive.kappa import kappa
 
         options.setdefault("kappa", kappa(options["norm"], _parse_shapes(args.shapes)))
-    if all(options.get(k) is None for k in ("delta_star", "kappa", "k_constants")):
+    if all(
+        options.get(k) is None for k in ("delta_star", "delta_star_frac", "kappa", "k_constants")
+    ):
         raise ValueError(
             "simulate needs where D* comes from: pass --delta-star D (the peak gap in loss "
-            "units), --kappa K, or --norm NORM --shapes MxN,... (the optimizer's matrices)"
+            "units), --delta-star-frac Q (D* = Q x D0), --kappa K, or --norm NORM --shapes "
+            "MxN,... (the optimizer's matrices)"
         )
     return AdaptiveConfig(total_steps=total, target_loss=args.target_loss, **options)
 
