@@ -194,3 +194,33 @@ def test_a_result_without_a_multiplier_record_gets_no_note():
     del r["lr_multiplier"]
     t = optimizer_table([_result("adamw", "grid", 0, 1.9, w=0), r])
     assert t["arms"]["adaptive"]["max_multipliers"] == [None]
+
+
+def test_adaptive_auto_is_compared_with_the_best_swept_f_star_of_the_same_rules(tmp_path):
+    """Target T3: auto minus the best swept f*, paired by seed; another mode's sweep is left out."""
+    store = ResultStore(tmp_path)
+    rules = "div_factor=100.0,smoothing=0.9,start_rate=0.1"
+    auto = {0: 1.50, 1: 1.52, 2: 1.53}
+    swept = {0.5: {0: 1.49, 1: 1.50, 2: 1.54}, 1.0: {0: 1.60, 1: 1.61, 2: 1.62}}
+    for seed, loss in auto.items():
+        r = dict(_result("adamw", "adaptive-auto", seed, loss, end=9))
+        r["config"] = {"schedule": f"adaptive:{rules},target_loss=auto,fstar_rule=floor"}
+        store.save(f"adamw__adaptive-auto__s{seed}", r)
+    for f, losses in swept.items():
+        for seed, loss in losses.items():
+            r = dict(_result("adamw", "fstar", seed, loss, end=9, f=f), fstar_mode="adaptive")
+            r["config"] = {"schedule": f"adaptive:{rules},target_loss={f}"}
+            store.save(f"adamw__fstar-{f:g}__s{seed}", r)
+            # the same f* with other rules (no hold): its own sweep, never compared with auto
+            other = dict(r, fstar_mode="adaptive-v2", final_val_loss=loss - 0.3)
+            other["config"] = {"schedule": f"adaptive:{rules[:-3]}0.0,target_loss={f}"}
+            store.save(f"adamw__fstar-{f:g}-adaptive-v2__s{seed}", other)
+    text = report(tmp_path).read_text()
+    # best swept f* = 0.5 (mean 1.51); auto - it = +0.01, +0.02, -0.01 on seeds 0, 1, 2
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| adamw | adaptive") and "| 1.5167" in line
+    ]
+    assert rows == ["| adamw | adaptive | x1 | 1.5167 ± 0.0153 | 0.5 | +0.0067 ± 0.0379 (tie) |"]
+    assert "the best swept f*, paired by seed" in text

@@ -603,7 +603,65 @@ def _fstar_rows(results: list[dict]) -> dict[_SweepKey, dict[float, list[dict]]]
     return rows
 
 
-def _fstar_table(rows: dict[_SweepKey, dict[float, list[dict]]]) -> list[str]:
+# The keys by which an adaptive-auto run's schedule may differ from a swept one of the same rules.
+_FSTAR_KEYS = ("target_loss", "fstar_rule")
+
+
+def _rules(result: dict) -> dict | None:
+    """A run's adaptive schedule options without its f* (what an f* sweep holds fixed).
+
+    None for a result that does not record its schedule (it is then compared with nothing).
+    """
+    from autowarm.adaptive.config import parse_spec
+
+    spec = (result.get("config") or {}).get("schedule")
+    if not isinstance(spec, str):
+        return None
+    return {k: v for k, v in parse_spec(spec).items() if k not in _FSTAR_KEYS}
+
+
+def _auto_vs_sweep(
+    rows: dict[_SweepKey, dict[float, list[dict]]], results: list[dict]
+) -> list[str]:
+    """``adaptive-auto`` minus the best swept f* of the same rules, paired by seed (target T3).
+
+    A sweep counts only where its runs have the rules of the ``adaptive-auto`` runs at that
+    (optimizer, LR factor) apart from f*: a sweep of another mode answers another question.
+    """
+    auto: dict[tuple[str, float], list[dict]] = defaultdict(list)
+    for r in results:
+        if r["arm"].split("-lrx")[0] == "adaptive-auto":
+            auto[(r["optimizer"], _factor(r))].append(r)
+    lines = []
+    for (opt, mode, factor), points in sorted(rows.items()):
+        runs = auto.get((opt, factor), [])
+        rules = _rules(runs[0]) if runs else None
+        if rules is None or any(_rules(r) != rules for r in runs):
+            continue
+        same = {f: rs for f, rs in points.items() if all(_rules(r) == rules for r in rs)}
+        if not same:
+            continue
+        best = min(same, key=lambda f: summarize([r["final_val_loss"] for r in same[f]]).mean)
+        d = paired_difference(_by_seed(runs), _by_seed(same[best]))
+        loss = summarize([r["final_val_loss"] for r in runs])
+        lr = _lr_label(runs, factor)
+        lines.append(f"| {opt} | {mode} | {lr} | {loss} | {best:g} | {_fmt_diff(d)} |")
+    if not lines:
+        return []
+    return [
+        "`adaptive-auto` (f* without input) against the same rules at the best swept f*, paired "
+        "by seed:",
+        "",
+        "| optimizer | swept mode | peak LR | adaptive-auto | best swept f* | auto minus best |",
+        "|---|---|---|---|---|---|",
+        *lines,
+        "",
+    ]
+
+
+def _fstar_table(
+    rows: dict[_SweepKey, dict[float, list[dict]]], results: list[dict] | None = None
+) -> list[str]:
     if not rows:
         return []
     lines = [
@@ -621,7 +679,7 @@ def _fstar_table(rows: dict[_SweepKey, dict[float, list[dict]]]) -> list[str]:
             loss = summarize([r["final_val_loss"] for r in rs])
             lr = _lr_label(rs, factor)
             lines.append(f"| {opt} | {mode} | {lr} | {f:g} | {loss} | {ends} |")
-    return [*lines, ""]
+    return [*lines, "", *_auto_vs_sweep(rows, results or [])]
 
 
 def _plot_fstar(fstar_rows: dict[_SweepKey, dict[float, list[dict]]], path: Path) -> bool:
@@ -706,7 +764,7 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
             made.append(str(root / "fstar_sweep.png"))
     settings = arm_settings([r for r in results if r["arm"] != "fstar"])
     text = render_markdown(store, tables, made, lr_tables, settings)
-    text += "\n".join(_fstar_table(fstar))
+    text += "\n".join(_fstar_table(fstar, results))
     out = Path(root) / "report.md"
     out.write_text(text)
     return out
