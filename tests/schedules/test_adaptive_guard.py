@@ -216,3 +216,23 @@ def test_the_torch_adapter_applies_the_cap_to_every_group():
     )
     restored.load_state_dict(sched.state_dict())
     assert restored.backoff_steps == sched.backoff_steps and restored.peak_cap == sched.peak_cap
+
+
+@pytest.mark.parametrize("spike_rule", ["outlier", "level"])
+def test_a_held_back_spike_lowers_the_very_next_update(spike_rule):
+    """The spike is held back by the outlier filter, so no loss is accepted at that update; the
+    back-off must still apply to the next update, not one accepted loss later (hypothesis found
+    a monotone run that dropped one update after its back-off)."""
+    m = machine(smoothing=0.875, monotone=True, ramp="paper", spike_rule=spike_rule,
+                max_growth=None, warmup_max_frac=None)  # fmt: skip
+    losses = [1.0, 1.0, 0.0, 1.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    state = m.init()
+    for loss in losses:
+        state = m.update(state, loss)
+    before = m.value(state)
+    state = m.update(state, 1.0)  # a spike: held back, and the guard backs off
+    st_ = AdaptiveState.from_dict(state)
+    assert st_.backoff_steps == (11,) and st_.held == (1.0,)
+    assert m.value(state) == pytest.approx(0.5 * before) == pytest.approx(st_.cap)
+    state = m.update(state, 0.0)
+    assert m.value(state) == pytest.approx(st_.cap)  # and it stays there

@@ -479,7 +479,11 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         ref = statistics.median(state.recent[-3:])
         if loss - ref <= self.guard_spike * max(abs(ref), 1e-12):
             return state
-        return dataclasses.replace(state, **self._backoff(state, state.gap))
+        changes = self._backoff(state, state.gap)
+        if state.phase == "warmup" and "cap" in changes:
+            # at once: the spike may be held back, and the next update must not run above the cap
+            changes["multiplier"] = min(state.multiplier, changes["cap"])
+        return dataclasses.replace(state, **changes)
 
     def _waiting(self, state: AdaptiveState) -> bool:
         """Whether the last back-off is less than one smoothing horizon ago."""
