@@ -316,6 +316,15 @@ class AdaptiveConfig:
     # --- conversions --------------------------------------------------------------------------
 
     @property
+    def has_delta_star_source(self) -> bool:
+        """Whether D* is set: ``delta_star``, ``delta_star_frac``, ``kappa`` or ``k_constants``.
+
+        Without one, only the torch adapter can run it (it computes kappa from the optimizer).
+        """
+        sources = (self.delta_star, self.delta_star_frac, self.kappa, self.k_constants)
+        return any(x is not None for x in sources)
+
+    @property
     def is_auto(self) -> bool:
         """Whether f* is found without input (``target_loss="auto"``, see ``fstar_rule``)."""
         return self.target_loss == AUTO

@@ -225,8 +225,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        sources = (self.k_constants, self.delta_star, self.delta_star_frac, self.kappa)
-        if all(x is None for x in sources):
+        if not self.has_delta_star_source:
             raise ValueError(
                 "the adaptive warm-up needs delta_star, delta_star_frac, kappa (for the D* fit) "
                 "or k_constants; got none of them"
@@ -479,11 +478,7 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
         ref = statistics.median(state.recent[-3:])
         if loss - ref <= self.guard_spike * max(abs(ref), 1e-12):
             return state
-        changes = self._backoff(state, state.gap)
-        if state.phase == "warmup" and "cap" in changes:
-            # at once: the spike may be held back, and the next update must not run above the cap
-            changes["multiplier"] = min(state.multiplier, changes["cap"])
-        return dataclasses.replace(state, **changes)
+        return dataclasses.replace(state, **self._backoff(state, state.gap))
 
     def _waiting(self, state: AdaptiveState) -> bool:
         """Whether the last back-off is less than one smoothing horizon ago."""
@@ -517,7 +512,12 @@ class AdaptiveWarmupSchedule(AdaptiveConfig):
                 "ramp_d0": gap,
                 "backoff_steps": steps,
             }
-        return {"cap": lowered, "backoff_steps": steps}
+        changes: dict[str, Any] = {"cap": lowered, "backoff_steps": steps}
+        if state.phase == "warmup":
+            # at once: a spike held back by the outlier filter accepts no loss this update, and
+            # the next update must not run above the cap
+            changes["multiplier"] = min(state.multiplier, lowered)
+        return changes
 
     def update(self, state, loss: float):
         """``observe(advance(state), loss)``: the loss of the update just taken."""

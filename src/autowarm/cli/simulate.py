@@ -127,15 +127,14 @@ def config_from_args(args: argparse.Namespace, n_losses: int) -> AdaptiveConfig:
         from autowarm.adaptive.kappa import kappa
 
         options.setdefault("kappa", kappa(options["norm"], _parse_shapes(args.shapes)))
-    if all(
-        options.get(k) is None for k in ("delta_star", "delta_star_frac", "kappa", "k_constants")
-    ):
+    config = AdaptiveConfig(total_steps=total, target_loss=args.target_loss, **options)
+    if not config.has_delta_star_source:
         raise ValueError(
             "simulate needs where D* comes from: pass --delta-star D (the peak gap in loss "
             "units), --delta-star-frac Q (D* = Q x D0), --kappa K, or --norm NORM --shapes "
             "MxN,... (the optimizer's matrices)"
         )
-    return AdaptiveConfig(total_steps=total, target_loss=args.target_loss, **options)
+    return config
 
 
 def _parse_shapes(text: str) -> list[tuple[int, int]]:

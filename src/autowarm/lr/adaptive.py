@@ -176,9 +176,7 @@ class AdaptiveWarmup(LRScheduler):
         self.norm: str | None = self.config.norm
         changes = {}
         cfg = self.config
-        if all(
-            x is None for x in (cfg.delta_star, cfg.delta_star_frac, cfg.k_constants, cfg.kappa)
-        ):
+        if not cfg.has_delta_star_source:
             self.norm, shapes = infer_norm(self._optimizers, cfg.norm)
             changes = {"kappa": norm_kappa(self.norm, shapes), "norm": self.norm}
         self.schedule = AdaptiveWarmupSchedule.from_config(self.config, **changes)
