@@ -53,7 +53,7 @@ def test_matches_the_machine_and_exposes_the_f_star_in_force():
     assert lrs == pytest.approx(want, abs=1e-15)
     assert sched.phase == "decay" and sched.warmup_end_step == m.warmup_end_step
     assert sched.target_loss == m.fstar < 0.4 * 4.98
-    # (the adapter stops reading losses after the switch; the warm-up's state is the same)
+    # (the estimate is frozen at the switch: later losses feed only the guard)
     assert sched.state_dict()["machine"]["estimator"] == m.estimator
     assert sched.initial_gap + sched.target_loss == pytest.approx(1.0 + 4.0 * 1.01**-0.5)
     assert 0 < sched.delta_star < sched.initial_gap

@@ -236,3 +236,59 @@ def test_a_held_back_spike_lowers_the_very_next_update(spike_rule):
     assert m.value(state) == pytest.approx(0.5 * before) == pytest.approx(st_.cap)
     state = m.update(state, 0.0)
     assert m.value(state) == pytest.approx(st_.cap)  # and it stays there
+
+
+@pytest.mark.parametrize("sync_every", [1, 3])
+def test_the_torch_adapter_backs_off_after_the_switch_as_the_machine_does(sync_every):
+    """The guard watches the decay in the adapter too: fed the same losses, the adapter's LRs are
+    the machine's, through a rise after the switch (the adapter once stopped reading losses at
+    the switch, so the guard never acted in the decay of a torch run)."""
+    import torch
+
+    from autowarm import AdaptiveWarmup
+
+    kw = dict(total_steps=100, target_loss=0.0, delta_star=0.5, div_factor=10.0, start_rate=0.0,
+              smoothing=0.5, outlier_filter=False, sync_every=sync_every)  # fmt: skip
+    losses = [2.0 - 0.1 * k for k in range(18)] + [0.3] * 10 + [0.3 * 1.1**k for k in range(1, 8)]
+    losses += [0.2] * 20
+    want, state = run(machine(**kw), losses)
+    assert state.phase == "decay" and state.backoff_steps
+    assert state.backoff_steps[0] > state.warmup_end_step  # the back-off is in the decay
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = AdaptiveWarmup(opt, **kw)
+    seen = []
+    for loss in losses:
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step(torch.tensor(loss, dtype=torch.float64))
+    # with sync_every > 1 the adapter reads its losses in blocks, so it acts up to 2 updates late
+    if sync_every == 1:
+        assert seen == pytest.approx(want, abs=1e-15)
+        assert sched.backoff_steps == state.backoff_steps and sched.peak_cap == state.cap
+    assert sched.backoff_steps and sched.backoff_steps[0] > sched.warmup_end_step
+    assert sched.peak_cap <= 0.5
+    unguarded, _ = run(machine(**kw, guard=False), losses)
+    assert seen[-1] <= 0.5 * unguarded[-1] + 1e-15  # the rest of the decay runs lower
+
+
+def test_without_the_guard_the_adapter_ignores_losses_after_the_switch():
+    import torch
+
+    from autowarm import AdaptiveWarmup
+
+    kw = dict(total_steps=60, target_loss=0.0, delta_star=0.5, div_factor=10.0, start_rate=0.0,
+              smoothing=0.5, outlier_filter=False, guard=False)  # fmt: skip
+    losses = [2.0 - 0.1 * k for k in range(18)] + [0.3] * 5
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = AdaptiveWarmup(opt, **kw)
+    for loss in losses:
+        opt.step()
+        sched.step(loss)
+    assert sched.phase == "decay"
+    smoothed = sched.smoothed_loss
+    opt.step()
+    sched.step(50.0)  # a spike after the switch: no guard, nothing read
+    assert sched.smoothed_loss == smoothed and sched.backoff_steps == ()
+    assert sched.state_dict()["pending"] == [] and sched.state_dict()["observed"][1] == 0

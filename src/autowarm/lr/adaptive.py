@@ -205,15 +205,16 @@ class AdaptiveWarmup(LRScheduler):
 
         The next :meth:`step` uses the mean of everything observed since the previous update.
         Tensors are detached and summed on their device: nothing is read to the host here.
-        Losses observed after the switch to the decay are accepted and ignored.
+        After the switch to the decay, losses feed only the loss-rise guard (on by default), which
+        can still lower the rest of the decay; with the guard off they are accepted and ignored.
 
         Args:
             loss: a real number or a scalar tensor (at the pre-update weights). NaN/inf are
                 accepted: a step whose mean is not finite holds the LR and is counted.
         """
         x = _check_loss(loss)
-        if self.phase == "decay" and not self._pending:
-            return  # the warm-up is over: losses no longer matter
+        if not self._reads_losses():
+            return  # the warm-up is over and no guard watches the decay: losses no longer matter
         self._obs_sum = x if self._obs_sum is None else self._obs_sum + x
         self._obs_count += 1
 
@@ -224,8 +225,9 @@ class AdaptiveWarmup(LRScheduler):
             loss: optional; ``step(loss)`` is ``observe(loss)`` then ``step()`` (the mean loss of
                 that optimizer step, a float or a scalar tensor, at the pre-update weights).
                 Without it the step uses what :meth:`observe` received since the last update.
-                Needed during the warm-up (a step with no loss holds the LR and warns once),
-                ignored after the switch. NaN/inf: the LR is held and the event counted.
+                Needed during the warm-up (a step with no loss holds the LR and warns once);
+                after the switch optional, read by the loss-rise guard only (ignored when the
+                guard is off). NaN/inf: the LR is held and the event counted.
         """
         if self.last_epoch < 0:  # the constructor's (or SequentialLR's) initial call
             self.last_epoch = 0
@@ -265,11 +267,11 @@ class AdaptiveWarmup(LRScheduler):
         self._consumed = self._optimizer_steps
         self.last_epoch += 1
         self._state = self.schedule.advance(self._state)
-        if self._state.phase == "warmup":
-            if step_loss is None:
-                self._warn_no_loss()
-            else:
+        if self._state.phase == "warmup" or self._reads_losses():
+            if step_loss is not None:
                 self._pending.append(step_loss)
+            elif self._state.phase == "warmup":
+                self._warn_no_loss()
             if len(self._pending) >= self.sync_every:
                 self._flush()
         else:
@@ -433,6 +435,11 @@ class AdaptiveWarmup(LRScheduler):
         return self.schedule.constants(self._state, lr=self.base_lrs[0])
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _reads_losses(self) -> bool:
+        """Whether a loss observed now can change the schedule: during the warm-up (or while
+        losses of it wait to be read), and after the switch while the loss-rise guard is on."""
+        return self.phase == "warmup" or bool(self._pending) or self.schedule.guards
 
     def _warn_no_loss(self) -> None:
         if self._no_loss_warned:
