@@ -267,15 +267,13 @@ class AdaptiveWarmup(LRScheduler):
         self._consumed = self._optimizer_steps
         self.last_epoch += 1
         self._state = self.schedule.advance(self._state)
-        if self._state.phase == "warmup" or self._reads_losses():
+        if self._reads_losses():
             if step_loss is not None:
                 self._pending.append(step_loss)
             elif self._state.phase == "warmup":
                 self._warn_no_loss()
             if len(self._pending) >= self.sync_every:
                 self._flush()
-        else:
-            self._pending.clear()
         self._apply()
         self._surface_warnings()
         if (
@@ -437,8 +435,9 @@ class AdaptiveWarmup(LRScheduler):
     # --- internals -----------------------------------------------------------------------------
 
     def _reads_losses(self) -> bool:
-        """Whether a loss observed now can change the schedule: during the warm-up (or while
-        losses of it wait to be read), and after the switch while the loss-rise guard is on."""
+        """Whether a loss observed now can change the schedule: during the warm-up, and after
+        the switch while the loss-rise guard is on (the switch comes from a flush, so no loss
+        waits to be read after it: ``_pending`` is checked for states loaded mid-block)."""
         return self.phase == "warmup" or bool(self._pending) or self.schedule.guards
 
     def _warn_no_loss(self) -> None:
