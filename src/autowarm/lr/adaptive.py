@@ -436,9 +436,9 @@ class AdaptiveWarmup(LRScheduler):
 
     def _reads_losses(self) -> bool:
         """Whether a loss observed now can change the schedule: during the warm-up, and after
-        the switch while the loss-rise guard is on (the switch comes from a flush, so no loss
-        waits to be read after it: ``_pending`` is checked for states loaded mid-block)."""
-        return self.phase == "warmup" or bool(self._pending) or self.schedule.guards
+        the switch while the loss-rise guard is on. (The switch happens inside a flush, which
+        empties ``_pending``, so no warm-up loss is left waiting once the phase is the decay.)"""
+        return self.phase == "warmup" or self.schedule.guards
 
     def _warn_no_loss(self) -> None:
         if self._no_loss_warned:
