@@ -101,14 +101,9 @@ def plan(args: argparse.Namespace) -> dict[str, object]:
 
 def _same(cfg, run_dir: Path) -> bool:
     """Whether ``run_dir`` holds a finished run of ``cfg`` (as the bench store compares them)."""
-    from autowarm.bench.store import config_differences
+    from autowarm.bench.store import finished_run
 
-    try:
-        stored = json.loads((run_dir / "config.json").read_text())["config"]
-        json.loads((run_dir / "final.json").read_text())
-    except (OSError, ValueError, KeyError):
-        return False
-    return not config_differences(stored, json.loads(json.dumps(cfg.to_dict())))
+    return finished_run(run_dir, cfg, marker="final.json")
 
 
 def _train(item: tuple[str, object]) -> tuple[str, float]:

@@ -193,17 +193,14 @@ def loop_for(args: argparse.Namespace, opt: str, steps: int) -> ResponseLoop:
 
 
 def _same(cfg, run_dir: Path) -> bool:
-    from autowarm.bench.store import config_differences
+    """Whether ``run_dir`` holds a finished run of ``cfg`` (as the bench store compares them)."""
+    from autowarm.bench.store import finished_run
 
-    try:
-        stored = json.loads((run_dir / "config.json").read_text())["config"]
-        json.loads((run_dir / "response.json").read_text())
-    except (OSError, ValueError, KeyError):
-        return False
-    return not config_differences(stored, json.loads(json.dumps(cfg.to_dict())))
+    return finished_run(run_dir, cfg, marker="response.json")
 
 
 def _train(item) -> tuple[str, float]:
+    from autowarm.bench.store import write_json_atomic
     from autowarm.train import train
 
     name, cfg, loop = item
@@ -213,9 +210,7 @@ def _train(item) -> tuple[str, float]:
     record = {"final_val_loss": final["final_val_loss"], "switch": loop.switch, "cap": loop.cap,
               "trials": loop.trials, "loop": {k: getattr(loop, k) for k in
               ("div", "h", "g0", "accel", "z", "max_frac", "final")}}  # fmt: skip
-    tmp = Path(cfg.out) / "response.json.tmp"
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(Path(cfg.out) / "response.json")
+    write_json_atomic(Path(cfg.out) / "response.json", record)
     return name, time.perf_counter() - t0
 
 
@@ -293,11 +288,11 @@ def main() -> None:
     for name, cfg in configs.items():
         runs[name] = {"lr": cfg.lr, "seed": cfg.seed,
                       **json.loads((Path(cfg.out) / "response.json").read_text())}  # fmt: skip
+    from autowarm.bench.store import write_json_atomic
+
     summary = {"date": date.today().isoformat(), "data": args.data, "runs": runs}
     args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1) + "\n")
-    tmp.replace(args.out / "summary.json")
+    write_json_atomic(args.out / "summary.json", summary)
     plot(configs, args.out / "lr_response.png", f"LR-response warm-up, cpu model, seed {args.seed}")
     for name, row in runs.items():
         passed = sum(t["pass"] for t in row["trials"])

@@ -77,3 +77,22 @@ def test_corrupt_results_are_named_and_set_aside(tmp_path):
     assert store.set_aside("a").name == "a.json.bad-2"
     assert store.status("a") == "todo"
     assert {p.name for p in (tmp_path / "results").iterdir()} >= {"a.json.bad", "a.json.bad-2"}
+
+
+def test_finished_run_needs_the_marker_and_the_same_config(tmp_path):
+    from autowarm.bench.store import finished_run, write_json_atomic
+
+    cfg = _specs(tmp_path)[0].config
+    run = tmp_path / "run"
+    assert not finished_run(run, cfg)  # no directory
+    write_json_atomic(run / "config.json", {"config": cfg.to_dict()})
+    assert not finished_run(run, cfg)  # no final.json: killed before the end
+    (run / "final.json").write_text("{not json")
+    assert not finished_run(run, cfg)  # a torn marker
+    write_json_atomic(run / "final.json", {"final_val_loss": 1.0})
+    assert finished_run(run, cfg)
+    assert finished_run(run, cfg.replace(out="elsewhere", threads=2))  # execution fields
+    assert not finished_run(run, cfg.replace(lr=cfg.lr * 2))
+    assert not finished_run(run, cfg, marker="response.json")
+    write_json_atomic(run / "config.json", {"config": None})
+    assert not finished_run(run, cfg)  # a config.json without a config object

@@ -253,6 +253,24 @@ def config_differences(
     return out
 
 
+def finished_run(run_dir: str | Path, config, marker: str = "final.json") -> bool:
+    """Whether ``run_dir`` holds a finished run of ``config`` (a RunConfig), to be reused.
+
+    Finished means that ``run_dir/marker`` reads as JSON (a run writes its marker last, atomically)
+    and that the stored ``config.json`` has no :func:`config_differences` with ``config``. A
+    missing or unreadable file means "not finished": the caller trains the run again.
+    """
+    run_dir = Path(run_dir)
+    try:
+        stored = json.loads((run_dir / "config.json").read_text())["config"]
+        json.loads((run_dir / marker).read_text())
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(stored, dict):
+        return False
+    return not config_differences(stored, json.loads(json.dumps(config.to_dict())))
+
+
 def _default(f: dataclasses.Field) -> object:
     if f.default is not dataclasses.MISSING:
         return f.default
