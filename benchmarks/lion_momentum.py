@@ -99,13 +99,6 @@ def plan(args: argparse.Namespace) -> dict[str, object]:
     return configs
 
 
-def _same(cfg, run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a finished run of ``cfg`` (as the bench store compares them)."""
-    from autowarm.bench.store import finished_run
-
-    return finished_run(run_dir, cfg, marker="final.json")
-
-
 def _train(item: tuple[str, object]) -> tuple[str, float]:
     from autowarm.diagnostics.update_size import UpdateSizeLogger
     from autowarm.train import train
@@ -152,11 +145,9 @@ def summarize(configs: dict) -> dict:
 
 
 def plot(configs: dict, path: Path, title: str) -> None:
-    import matplotlib
+    from autowarm._plot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for arm, cfg in configs.items():
         rows = _rows(Path(cfg.out))
@@ -203,7 +194,9 @@ def main() -> None:
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1; got {args.jobs}")
     configs = plan(args)
-    todo = [(a, c) for a, c in configs.items() if not _same(c, Path(c.out))]
+    from autowarm.bench.store import finished_run
+
+    todo = [(a, c) for a, c in configs.items() if not finished_run(c.out, c)]
     print(f"{len(configs) - len(todo)} finished run(s) reused, {len(todo)} to train", flush=True)
     if todo:
         with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:

@@ -130,8 +130,8 @@ class Driver:
         self.level = loop.level()
 
     def before_update(self, ctx) -> None:
-        scale = self.loop.level() / ctx.scheduler.last_multiplier  # the constant schedule: 1
         self.level = self.loop.level()
+        scale = self.level / ctx.scheduler.last_multiplier  # the constant schedule: 1
         for group in ctx.optimizer.param_groups:
             group["lr"] *= scale
         self.loop.feed(float(ctx.loss))
@@ -192,13 +192,6 @@ def loop_for(args: argparse.Namespace, opt: str, steps: int) -> ResponseLoop:
                         max_frac=args.max_frac)  # fmt: skip
 
 
-def _same(cfg, run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a finished run of ``cfg`` (as the bench store compares them)."""
-    from autowarm.bench.store import finished_run
-
-    return finished_run(run_dir, cfg, marker="response.json")
-
-
 def _train(item) -> tuple[str, float]:
     from autowarm.bench.store import write_json_atomic
     from autowarm.train import train
@@ -221,11 +214,9 @@ def _rows(run_dir: Path) -> list[dict]:
 
 
 def plot(configs: dict, path: Path, title: str) -> None:
-    import matplotlib
+    from autowarm._plot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for name, cfg in configs.items():
         rows = [r for r in _rows(Path(cfg.out)) if "train_loss" in r]
@@ -247,6 +238,8 @@ def plot(configs: dict, path: Path, title: str) -> None:
 
 
 def main() -> None:
+    from autowarm.bench.store import finished_run, write_json_atomic
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="adamw@1,adamw@4,muon@0.5,muon@1",
                     help="comma list of OPTIMIZER@LR_FACTOR")  # fmt: skip
@@ -278,7 +271,8 @@ def main() -> None:
     configs = plan(args)
     loops = {name: loop_for(args, opt, args.steps) for (opt, f), name in
              zip(args.runs, configs, strict=True)}  # fmt: skip
-    todo = [(n, c, loops[n]) for n, c in configs.items() if not _same(c, Path(c.out))]
+    todo = [(n, c, loops[n]) for n, c in configs.items()
+            if not finished_run(c.out, c, marker="response.json")]  # fmt: skip
     print(f"{len(configs) - len(todo)} finished run(s) reused, {len(todo)} to train", flush=True)
     if todo:
         with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:
@@ -288,10 +282,7 @@ def main() -> None:
     for name, cfg in configs.items():
         runs[name] = {"lr": cfg.lr, "seed": cfg.seed,
                       **json.loads((Path(cfg.out) / "response.json").read_text())}  # fmt: skip
-    from autowarm.bench.store import write_json_atomic
-
     summary = {"date": date.today().isoformat(), "data": args.data, "runs": runs}
-    args.out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.out / "summary.json", summary)
     plot(configs, args.out / "lr_response.png", f"LR-response warm-up, cpu model, seed {args.seed}")
     for name, row in runs.items():
