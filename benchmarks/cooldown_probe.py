@@ -1,0 +1,225 @@
+"""Cooldown probes: does a short decay from update ``b`` already rank the warm-up lengths? (a study).
+
+The loss during the warm-up and the stable phase does not rank the warm-up lengths as the final
+loss does: on the `cpu` preset Lion's grid run without warm-up is the lowest of the grid up to
+update 300 and among the worst at the end (``benchmarks/warmup_benefit_timing.py``). Practitioners
+of WSD schedules judge a checkpoint by a short cooldown instead, so this script asks whether a
+cooldown taken early would have told the right warm-up length: a selector that forks the run at
+update ``b``, cools each branch down and keeps the better one could then replace the grid.
+
+Each probe trains the bench grid arm's config (the `cpu` preset, ``LR_FACTOR`` times the
+optimizer's preset LR, one seed, warm-up ``w``) with the grid's own multiplier for updates
+``1..b`` and then a linear cooldown from the multiplier of update ``b + 1`` to zero over ``c``
+updates (update ``b + k`` runs at ``m (c - k + 1) / c``), and records the final validation loss
+after update ``b + c``. The multiplier is set by a training callback on every update (the run's
+own schedule is the constant one). The first ``b`` updates are those of the stored grid run: the
+script checks that its training losses equal the stored run's, when one is given (``--grid``).
+
+It writes ``summary.json`` (per probe: the cooled loss, its multipliers and the stored grid run's
+final loss) and ``cooldown_probe.png``. A finished probe whose config equals the planned one is
+reused.
+
+    python benchmarks/cooldown_probe.py --runs adamw@1,muon@1 --warmups 0,240 --branch 150,300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+from lr_response import parse_runs  # the sibling script (on sys.path): the same OPT@LR parser
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE / "results" / "cooldown_probe"
+# Where the stored 3-seed grids of the LR axis are (the parity check and the final ranking).
+GRIDS = (HERE / "results" / "lr_axis_hold_3seeds", HERE / "results" / "lr_axis_muon_normsgd")
+
+
+def parse_ints(text: str, what: str, low: int) -> list[int]:
+    """``"0,60,240"`` -> ``[0, 60, 240]`` (distinct, sorted); bad items raise ``ValueError``."""
+    out = set()
+    for item in (x for x in text.split(",") if x.strip()):
+        try:
+            n = int(item)
+        except ValueError:
+            raise ValueError(f"{what}: {item!r} is not an integer") from None
+        if n < low:
+            raise ValueError(f"{what}: {n} is below {low}")
+        out.add(n)
+    if not out:
+        raise ValueError(f"{what}: no values given")
+    return sorted(out)
+
+
+def probe_multipliers(grid, b: int, c: int) -> list[float]:
+    """The multiplier of updates ``1..b+c``: ``grid`` (0-based, as the fixed schedules) up to ``b``,
+    then a linear cooldown to zero over ``c`` updates from the multiplier of update ``b + 1``.
+
+    >>> probe_multipliers(lambda s: 0.1 * (s + 1), 2, 4)
+    [0.1, 0.2, 0.30000000000000004, 0.22500000000000003, 0.15000000000000002, 0.07500000000000001]
+    """
+    m = float(grid(b))
+    return [float(grid(s)) for s in range(b)] + [m * (c - k) / c for k in range(c)]
+
+
+class Cooldown:
+    """Training callback: every group's LR is its base LR times ``mults[update]``."""
+
+    def __init__(self, mults: list[float]) -> None:
+        self.mults = mults
+
+    def before_update(self, ctx) -> None:
+        scale = self.mults[ctx.step] / ctx.scheduler.last_multiplier  # the constant schedule: 1
+        for group in ctx.optimizer.param_groups:
+            group["lr"] *= scale
+
+    def on_step(self, ctx) -> dict:
+        return {"probe_mult": self.mults[ctx.step - 1]}
+
+
+def grid_run(grids: list[Path], opt: str, factor: float, w: int, seed: int) -> dict | None:
+    """The stored grid run of (optimizer, LR factor, warm-up, seed), or None."""
+    suffix = "" if factor == 1 else f"-lrx{factor:g}"
+    for root in grids:
+        path = root / "results" / f"{opt}__grid-w{w}{suffix}__s{seed}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+    return None
+
+
+def plan(args: argparse.Namespace) -> dict[str, tuple]:
+    """Probe name -> (RunConfig, multipliers, optimizer, factor, w, b)."""
+    from autowarm.bench.presets import PRESETS
+    from autowarm.bench.sweep import plan as bench_plan
+    from autowarm.schedules.registry import from_spec
+    from autowarm.train import DataConfig
+
+    bench = PRESETS["cpu"]
+    data = DataConfig(source=args.data) if args.data != "default" else None
+    out = {}
+    for opt, factor in args.runs:
+        specs = bench_plan(bench, args.out, optimizers=[opt], seeds=1, warmup_steps=args.warmups,
+                           adaptive=False, lr_factors=[factor], threads=1, data=data)  # fmt: skip
+        for spec, w in zip(specs, args.warmups, strict=True):
+            grid = from_spec(spec.config.schedule, spec.config.steps)
+            for b in args.branch:
+                name = f"{opt}-lrx{factor:g}-w{w}-b{b}"
+                cfg = spec.config.replace(seed=args.seed, schedule="constant",
+                                          steps=b + args.cooldown, eval_every=b + args.cooldown,
+                                          out=str(Path(args.out) / "runs" / name))  # fmt: skip
+                out[name] = (cfg, probe_multipliers(grid, b, args.cooldown), opt, factor, w, b)
+    return out
+
+
+def _train(item) -> tuple[str, float]:
+    from autowarm.bench.store import write_json_atomic
+    from autowarm.train import train
+
+    name, cfg, mults = item
+    shutil.rmtree(cfg.out, ignore_errors=True)  # an unfinished probe starts again
+    t0 = time.perf_counter()
+    final = train(cfg, callbacks=[Cooldown(mults)], progress=False)
+    write_json_atomic(Path(cfg.out) / "probe.json",
+                      {"final_val_loss": final["final_val_loss"], "mults": mults})  # fmt: skip
+    return name, time.perf_counter() - t0
+
+
+def train_losses(run_dir: Path) -> list[float]:
+    from autowarm import runlog
+
+    return [float(r["train_loss"]) for r in runlog.read_metrics(run_dir / "metrics.jsonl")
+            if "train_loss" in r]  # fmt: skip
+
+
+def plot(runs: dict, path: Path, title: str) -> None:
+    """Cooled loss against the branch update, one line per (optimizer, LR, warm-up)."""
+    from autowarm._plot import pyplot
+
+    plt = pyplot()
+    cells = sorted({(r["optimizer"], r["lr_factor"]) for r in runs.values()})
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 3.6), squeeze=False)
+    for ax, (opt, f) in zip(axes[0], cells, strict=True):
+        ws = sorted({r["w"] for r in runs.values() if (r["optimizer"], r["lr_factor"]) == (opt, f)})
+        for w in ws:
+            rs = sorted((r["b"], r["cooled_loss"], r["grid_final"]) for r in runs.values()
+                        if (r["optimizer"], r["lr_factor"], r["w"]) == (opt, f, w))  # fmt: skip
+            line = ax.plot([b for b, _, _ in rs], [y for _, y, _ in rs], "o-", label=f"w={w}")
+            if rs[0][2] is not None:
+                ax.axhline(rs[0][2], color=line[0].get_color(), ls=":", lw=1)
+        ax.set(title=f"{opt} {f:g}x", xlabel="cooldown from update b")
+        ax.legend(fontsize=7, title="dotted: final, 600", title_fontsize=7)
+    axes[0][0].set_ylabel("val loss after the cooldown")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    from autowarm.bench.store import finished_run, write_json_atomic
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", default="muon@1,adamw@1,lion@1,normsgd@1",
+                    help="comma list of OPTIMIZER@LR_FACTOR")  # fmt: skip
+    ap.add_argument("--warmups", default="0,60,240", help="grid warm-up lengths (updates)")
+    ap.add_argument("--branch", default="150,300", help="updates before the cooldown")
+    ap.add_argument("--cooldown", type=int, default=50, help="updates of the cooldown (>= 1)")
+    ap.add_argument("--data", default="default", help="data source (as `autowarm train --data`)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--grid",
+        type=Path,
+        action="append",
+        default=None,
+        help="a stored bench results directory (repeatable; default: the LR axis)",
+    )
+    ap.add_argument("--jobs", type=int, default=2, help="probes in parallel (1 thread each)")
+    ap.add_argument("--out", type=Path, default=ROOT)
+    args = ap.parse_args()
+    try:
+        args.runs = parse_runs(args.runs)
+        args.warmups = parse_ints(args.warmups, "--warmups", 0)
+        args.branch = parse_ints(args.branch, "--branch", 1)
+    except ValueError as e:
+        ap.error(str(e))
+    if args.cooldown < 1:
+        ap.error(f"--cooldown must be at least 1; got {args.cooldown}")
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1; got {args.jobs}")
+    grids = args.grid if args.grid is not None else list(GRIDS)
+    probes = plan(args)
+    todo = [(n, cfg, mults) for n, (cfg, mults, *_) in probes.items()
+            if not finished_run(cfg.out, cfg, marker="probe.json")]  # fmt: skip
+    print(f"{len(probes) - len(todo)} finished probe(s) reused, {len(todo)} to train", flush=True)
+    if todo:
+        with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:
+            for name, wall in pool.imap_unordered(_train, todo):
+                print(f"{name}: done in {wall:.0f} s", flush=True)
+    runs = {}
+    for name, (cfg, _, opt, factor, w, b) in probes.items():
+        rec = json.loads((Path(cfg.out) / "probe.json").read_text())
+        stored = grid_run(grids, opt, factor, w, args.seed)
+        same = None
+        if stored is not None:  # the first b updates must be the stored grid run's
+            same = train_losses(Path(cfg.out))[:b] == [float(x) for x in stored["train_loss"][:b]]
+        runs[name] = {"optimizer": opt, "lr_factor": factor, "w": w, "b": b,
+                      "cooldown": args.cooldown, "cooled_loss": rec["final_val_loss"],
+                      "grid_final": None if stored is None else stored["final_val_loss"],
+                      "matches_grid_run": same, "mults": rec["mults"]}  # fmt: skip
+    summary = {"date": date.today().isoformat(), "data": args.data, "seed": args.seed,
+               "runs": runs}  # fmt: skip
+    write_json_atomic(args.out / "summary.json", summary)
+    plot(runs, args.out / "cooldown_probe.png", f"Cooldown probes, cpu model, seed {args.seed}")
+    for name, r in runs.items():
+        final = "-" if r["grid_final"] is None else f"{r['grid_final']:.4f}"
+        print(f"{name:24s} cooled {r['cooled_loss']:.4f}  final at 600 {final}  "
+              f"same first b updates as the grid run: {r['matches_grid_run']}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
