@@ -16,7 +16,8 @@ own schedule is the constant one). The first ``b`` updates are those of the stor
 script checks that its training losses equal the stored run's, when one is given (``--grid``).
 
 It writes ``summary.json`` (per probe: the cooled loss, its multipliers and the stored grid run's
-final loss) and ``cooldown_probe.png``. A finished probe whose config equals the planned one is
+final loss; per (optimizer, LR, b): the warm-up the cooldown picks and its regret, its stored
+final loss minus the best one) and ``cooldown_probe.png``. A finished probe whose config equals the planned one is
 reused.
 
     python benchmarks/cooldown_probe.py --runs adamw@1,muon@1 --warmups 0,240 --branch 150,300
@@ -136,6 +137,36 @@ def train_losses(run_dir: Path) -> list[float]:
             if "train_loss" in r]  # fmt: skip
 
 
+def choices(runs: dict) -> list[dict]:
+    """Per (optimizer, LR factor, b): the warm-up with the lowest cooled loss, and what it costs.
+
+    ``regret`` is the chosen warm-up's stored final loss minus the best stored final loss among
+    the probed warm-ups (None without every stored final).
+
+    >>> runs = {"a": {"optimizer": "lion", "lr_factor": 1.0, "b": 150, "w": 0, "cooled_loss": 2.0,
+    ...               "grid_final": 1.65},
+    ...         "b": {"optimizer": "lion", "lr_factor": 1.0, "b": 150, "w": 240, "cooled_loss": 2.1,
+    ...               "grid_final": 1.60}}
+    >>> c = choices(runs)[0]
+    >>> c["chosen"], c["final_best"], round(c["regret"], 3)
+    (0, 240, 0.05)
+    """
+    cells: dict = {}
+    for r in runs.values():
+        cells.setdefault((r["optimizer"], r["lr_factor"], r["b"]), []).append(r)
+    out = []
+    for (opt, factor, b), rs in sorted(cells.items()):
+        chosen = min(rs, key=lambda r: r["cooled_loss"])
+        finals = [r["grid_final"] for r in rs]
+        best = None if None in finals else min(rs, key=lambda r: r["grid_final"])
+        out.append({"optimizer": opt, "lr_factor": factor, "b": b, "chosen": chosen["w"],
+                    "cooled": {str(r["w"]): r["cooled_loss"] for r in rs},
+                    "final_best": None if best is None else best["w"],
+                    "regret": None if best is None
+                    else chosen["grid_final"] - best["grid_final"]})  # fmt: skip
+    return out
+
+
 def plot(runs: dict, path: Path, title: str) -> None:
     """Cooled loss against the branch update, one line per (optimizer, LR, warm-up)."""
     from autowarm._plot import pyplot
@@ -211,14 +242,19 @@ def main() -> None:
                       "cooldown": args.cooldown, "cooled_loss": rec["final_val_loss"],
                       "grid_final": None if stored is None else stored["final_val_loss"],
                       "matches_grid_run": same, "mults": rec["mults"]}  # fmt: skip
+    picks = choices(runs)
     summary = {"date": date.today().isoformat(), "data": args.data, "seed": args.seed,
-               "runs": runs}  # fmt: skip
+               "runs": runs, "choices": picks}  # fmt: skip
     write_json_atomic(args.out / "summary.json", summary)
     plot(runs, args.out / "cooldown_probe.png", f"Cooldown probes, cpu model, seed {args.seed}")
     for name, r in runs.items():
         final = "-" if r["grid_final"] is None else f"{r['grid_final']:.4f}"
         print(f"{name:24s} cooled {r['cooled_loss']:.4f}  final at 600 {final}  "
               f"same first b updates as the grid run: {r['matches_grid_run']}")  # fmt: skip
+    for c in picks:
+        regret = "-" if c["regret"] is None else f"{c['regret']:+.4f}"
+        print(f"{c['optimizer']} {c['lr_factor']:g}x b={c['b']}: the cooldown picks "
+              f"w={c['chosen']}, the final loss w={c['final_best']}; regret {regret}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -116,3 +116,26 @@ def test_bad_arguments_are_one_line_errors(tmp_path, argv, message):
                          capture_output=True, text=True, timeout=120, cwd=BENCH)  # fmt: skip
     assert res.returncode == 2 and message in res.stderr
     assert len(res.stderr.strip().splitlines()[-1]) < 200
+
+
+def _row(opt, b, w, cooled, final):
+    return {"optimizer": opt, "lr_factor": 1.0, "b": b, "w": w, "cooled_loss": cooled,
+            "grid_final": final}  # fmt: skip
+
+
+def test_choices_pick_the_lowest_cooled_loss_and_price_it_by_the_final_loss():
+    mod = _load()
+    runs = {
+        "1": _row("lion", 150, 0, 2.00, 1.65),
+        "2": _row("lion", 150, 240, 2.10, 1.60),
+        "3": _row("lion", 300, 0, 1.90, 1.65),
+        "4": _row("lion", 300, 240, 1.80, 1.60),
+        "5": _row("muon", 150, 0, 2.00, None),  # no stored grid run: no regret
+        "6": _row("muon", 150, 60, 2.05, 1.45),
+    }
+    got = {(c["optimizer"], c["b"]): c for c in mod.choices(runs)}
+    assert got[("lion", 150)]["chosen"] == 0 and got[("lion", 150)]["final_best"] == 240
+    assert got[("lion", 150)]["regret"] == pytest.approx(0.05)
+    assert got[("lion", 300)]["chosen"] == 240 and got[("lion", 300)]["regret"] == 0
+    assert got[("muon", 150)]["chosen"] == 0 and got[("muon", 150)]["regret"] is None
+    assert got[("lion", 150)]["cooled"] == {"0": 2.0, "240": 2.1}
