@@ -29,8 +29,14 @@ def test_bench_tiny_end_to_end_and_resume(tmp_path, capsys):
     assert r["backoff_steps"] == []
     assert r["lr_multiplier"][0] == pytest.approx(0.01)  # the first update runs at lr / div
     assert r["delta_star"] > 0 and r["final_val_loss"] > 0
+    import torch
+
+    # the machine that computed it: torch's own version and CPU kernel level
+    assert r["machine"]["torch"] == torch.__version__
+    assert r["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     report = (out / "report.md").read_text()
     assert "## adamw" in report and (out / "final_loss_vs_warmup.png").is_file()
+    assert "Runs computed on " in report and "(4 runs)." in report
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
     # A re-run finds every run done and trains nothing (the result files stay untouched).
     assert main(argv) == 0

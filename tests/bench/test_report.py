@@ -224,3 +224,22 @@ def test_adaptive_auto_is_compared_with_the_best_swept_f_star_of_the_same_rules(
     ]
     assert rows == ["| adamw | adaptive | x1 | 1.5167 ± 0.0153 | 0.5 | +0.0067 ± 0.0379 (tie) |"]
     assert "the best swept f*, paired by seed" in text
+
+
+def test_the_report_names_the_machines_and_warns_when_pairs_span_several(tmp_path, results):
+    box = {"cpu": "Intel Xeon", "cpu_capability": "AVX512", "torch": "2.13.0"}
+    store = ResultStore(tmp_path)
+    for r in results:
+        store.save(f"{r['optimizer']}__{r['arm']}-{r['warmup_steps']}__s{r['seed']}",
+                   {**r, "machine": box})  # fmt: skip
+    text = report(tmp_path, plots=False).read_text()
+    assert f"Runs computed on Intel Xeon, AVX512, torch 2.13.0 ({len(results)} runs)." in text
+    assert "two draws" not in text
+    # one run from another box, one stored before results named their machine
+    other = {**results[0], "machine": {**box, "cpu": "AMD EPYC", "cpu_capability": "AVX2"}}
+    store.save("adamw__grid-0__s0", other)
+    store.save("adamw__grid-2__s0", {k: v for k, v in results[1].items() if k != "machine"})
+    text = report(tmp_path, plots=False).read_text()
+    assert "Runs computed on 3 machines: Intel Xeon, AVX512, torch 2.13.0 (" in text
+    assert "AMD EPYC, AVX2, torch 2.13.0 (1 run)" in text and "not recorded (1 run)" in text
+    assert "a pair from two machines is two draws, not one change" in text

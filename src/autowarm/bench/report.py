@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from autowarm.bench.stats import lr_sensitivity, paired_difference, summarize
-from autowarm.bench.store import RESULT_FIELDS, ResultStore
+from autowarm.bench.store import RESULT_FIELDS, ResultStore, machine_label
 from autowarm.bench.sweep import FSTAR_MODE
 
 ADAPTIVE_ARMS = (
@@ -413,14 +413,39 @@ def _fmt_diff(d) -> str:
     return f"{d.mean:+.4f} ± {d.half_width:.4f} ({d.verdict})"
 
 
+def machine_lines(results: list[dict]) -> list[str]:
+    """The report's line on the machines its runs were computed on (with a caveat when several).
+
+    >>> a = {"cpu": "Xeon", "cpu_capability": "AVX512", "torch": "2.13.0"}
+    >>> machine_lines([{"machine": a}, {"machine": a}])
+    ['Runs computed on Xeon, AVX512, torch 2.13.0 (2 runs).', '']
+    >>> len(machine_lines([{"machine": a}, {}]))
+    3
+    """
+    counts = Counter(machine_label(r.get("machine")) for r in results)
+    if not counts:
+        return []
+    named = "; ".join(f"{m} ({n} run{'s' if n != 1 else ''})" for m, n in counts.most_common())
+    if len(counts) == 1:
+        return [f"Runs computed on {named}.", ""]
+    return [
+        f"Runs computed on {len(counts)} machines: {named}.",
+        "Runs of one config and seed can differ between machines from the first updates (Lion's "
+        "did on the CPU benchmark), so a pair from two machines is two draws, not one change.",
+        "",
+    ]
+
+
 def render_markdown(
     store: ResultStore,
     tables: dict[str, dict],
     plots: list[str],
     lr_tables: dict[str, dict] | None = None,
     settings: list[dict] | None = None,
+    results: list[dict] | None = None,
 ) -> str:
-    """The report's markdown text (``lr_tables``: :func:`lr_table` of optimizers with an LR axis)."""
+    """The report's markdown text (``lr_tables``: :func:`lr_table` of optimizers with an LR axis;
+    ``results``: the runs, for the machines line; read from ``store`` when None)."""
     meta = store.read_meta()
     lines = ["# autowarm warm-up benchmark", ""]
     if meta:
@@ -431,6 +456,7 @@ def render_markdown(
             + ".",
             "",
         ]
+    lines += machine_lines(store.load(require=RESULT_FIELDS) if results is None else results)
     lines += [
         "Final validation loss (whole validation split), mean ± std over seeds. Differences are",
         "adaptive minus grid, paired by seed, with the half-width of the 95% Student-t interval;",
@@ -763,7 +789,7 @@ def report(root: str | Path, *, plots: bool = True) -> Path:
         if _plot_fstar(fstar, root / "fstar_sweep.png"):
             made.append(str(root / "fstar_sweep.png"))
     settings = arm_settings([r for r in results if r["arm"] != "fstar"])
-    text = render_markdown(store, tables, made, lr_tables, settings)
+    text = render_markdown(store, tables, made, lr_tables, settings, results)
     text += "\n".join(_fstar_table(fstar, results))
     out = Path(root) / "report.md"
     out.write_text(text)

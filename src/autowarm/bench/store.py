@@ -295,12 +295,59 @@ def _canonical(value: object) -> str:
     return json.dumps(norm(value), sort_keys=True, default=_jsonable)
 
 
+def machine_info(device: str | None = None) -> dict:
+    """Where a run was computed: CPU model, torch's CPU kernel level, torch, Python, OS (and GPU).
+
+    Runs of one config and seed are bit-identical on one machine, but need not be on another: on
+    the CPU benchmark Lion's losses differed between two 2-core boxes from the second update.
+    Each result records this so a report can say when its paired runs come from several machines.
+
+    >>> sorted(machine_info())
+    ['cpu', 'cpu_capability', 'platform', 'python', 'torch']
+    """
+    import platform
+
+    import torch
+
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info = {
+        "cpu": cpu or platform.processor() or platform.machine(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def machine_label(info: dict | None) -> str:
+    """A short name of :func:`machine_info`'s record, for reports ("not recorded" for None).
+
+    >>> machine_label({"cpu": "Intel Xeon", "cpu_capability": "AVX512", "torch": "2.13.0"})
+    'Intel Xeon, AVX512, torch 2.13.0'
+    >>> machine_label(None)
+    'not recorded'
+    """
+    if not info:
+        return "not recorded"
+    parts = [info.get("gpu") or info.get("cpu") or "?", info.get("cpu_capability") or "?"]
+    return ", ".join(parts) + f", torch {info.get('torch', '?')}"
+
+
 def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
     """Assemble the result file of a finished run from the harness's run directory.
 
     Holds the config, the LR factor, the model's vocabulary size (its initial loss is
     ``ln(vocab_size)``), the per-step train loss and LR multiplier, the eval losses, the final
-    full-validation loss, the wall time and the warm-up end step the adaptive schedule chose.
+    full-validation loss, the wall time, the warm-up end step the adaptive schedule chose and the
+    machine that finished the run (:func:`machine_info`).
     """
     run_dir = Path(run_dir)
     steps, losses, mults = [], [], []
@@ -336,6 +383,8 @@ def collect_result(spec, final: dict, run_dir: str | Path) -> dict:
         "steps": steps,
         "train_loss": losses,
         "lr_multiplier": mults,
+        # the machine that finished the run (a resumed run may have started on another)
+        "machine": machine_info(getattr(spec.config, "device", None)),
     }
 
 
