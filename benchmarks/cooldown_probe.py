@@ -68,7 +68,7 @@ def probe_multipliers(grid, b: int, c: int) -> list[float]:
     return [float(grid(s)) for s in range(b)] + [m * (c - k) / c for k in range(c)]
 
 
-class Cooldown:
+class Multipliers:
     """Training callback: every group's LR is its base LR times ``mults[update]``."""
 
     def __init__(self, mults: list[float]) -> None:
@@ -124,7 +124,7 @@ def _train(item) -> tuple[str, float]:
     name, cfg, mults = item
     shutil.rmtree(cfg.out, ignore_errors=True)  # an unfinished probe starts again
     t0 = time.perf_counter()
-    final = train(cfg, callbacks=[Cooldown(mults)], progress=False)
+    final = train(cfg, callbacks=[Multipliers(mults)], progress=False)
     write_json_atomic(Path(cfg.out) / "probe.json",
                       {"final_val_loss": final["final_val_loss"], "mults": mults})  # fmt: skip
     return name, time.perf_counter() - t0

@@ -1,0 +1,175 @@
+"""Is the grid's best warm-up a warm-up, or a later decay? The peak held instead of ramped (a study).
+
+The benchmark's grid arm (1cycle) starts its cosine decay where its warm-up ends, so a longer
+warm-up also means a later, shorter decay. On the `cpu` preset AdamW, Lion and normSGD are best
+with the longest warm-up (w=240 of 600), and its benefit shows only in the decay
+(``benchmarks/warmup_benefit_timing.py``). This script separates the two: the *hold* arm runs the
+grid arm of warm-up ``H`` with its ramp replaced by the peak, that is, multiplier 1 for updates
+``1..H`` and then exactly the w=H run's decay. If it matches w=H, the benefit came from where the
+decay starts. If it matches w=0 (or is worse), it came from the ramp itself.
+
+Each run is the bench grid arm's config (the `cpu` preset, ``LR_FACTOR`` times the optimizer's
+preset LR, one seed) with the multipliers set by a training callback. The script writes
+``summary.json`` (per run: the hold arm's final loss beside the stored w=0 and w=H grid runs of
+the same seed) and ``hold_vs_warmup.png``. A finished run whose config equals the planned one is
+reused.
+
+    python benchmarks/hold_vs_warmup.py --runs adamw@1,lion@1 --hold 240 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+from cooldown_probe import GRIDS, Multipliers, grid_run, parse_ints  # sibling scripts
+from lr_response import parse_runs
+
+ROOT = Path(__file__).resolve().parent / "results" / "hold_vs_warmup"
+DEFAULT_RUNS = "muon@1,adamw@1,lion@1,normsgd@1,adamw@0.5,lion@0.5"
+
+
+def hold_multipliers(grid, hold: int, steps: int) -> list[float]:
+    """The peak for updates ``1..hold``, then ``grid`` (0-based, as the fixed schedules).
+
+    >>> hold_multipliers(lambda s: min(1.0, 0.5 * s), 2, 4)
+    [1.0, 1.0, 1.0, 1.0]
+    >>> hold_multipliers(lambda s: 1.0 - 0.2 * s, 1, 4)
+    [1.0, 0.8, 0.6, 0.3999999999999999]
+    """
+    return [1.0] * hold + [float(grid(s)) for s in range(hold, steps)]
+
+
+def plan(args: argparse.Namespace) -> dict[str, tuple]:
+    """Run name -> (RunConfig, multipliers, optimizer, factor, hold)."""
+    from autowarm.bench.presets import PRESETS
+    from autowarm.bench.sweep import plan as bench_plan
+    from autowarm.schedules.registry import from_spec
+    from autowarm.train import DataConfig
+
+    bench = PRESETS["cpu"]
+    data = DataConfig(source=args.data) if args.data != "default" else None
+    out = {}
+    for opt, factor in args.runs:
+        specs = bench_plan(bench, args.out, optimizers=[opt], seeds=1, warmup_steps=args.hold,
+                           adaptive=False, lr_factors=[factor], threads=1, steps=args.steps,
+                           data=data)  # fmt: skip
+        for spec, h in zip(specs, args.hold, strict=True):
+            cfg = spec.config
+            grid = from_spec(cfg.schedule, cfg.steps)
+            name = f"{opt}-lrx{factor:g}-hold{h}"
+            run = cfg.replace(seed=args.seed, schedule="constant",
+                              out=str(Path(args.out) / "runs" / name))  # fmt: skip
+            out[name] = (run, hold_multipliers(grid, h, cfg.steps), opt, factor, h)
+    return out
+
+
+def _train(item) -> tuple[str, float]:
+    from autowarm.bench.store import write_json_atomic
+    from autowarm.train import train
+
+    name, cfg, mults = item
+    shutil.rmtree(cfg.out, ignore_errors=True)  # an unfinished run starts again
+    t0 = time.perf_counter()
+    final = train(cfg, callbacks=[Multipliers(mults)], progress=False)
+    write_json_atomic(Path(cfg.out) / "hold.json",
+                      {"final_val_loss": final["final_val_loss"], "mults": mults})  # fmt: skip
+    return name, time.perf_counter() - t0
+
+
+def plot(runs: dict, path: Path, title: str) -> None:
+    """Final loss of w=0, the hold arm and w=H, one group per run."""
+    from autowarm._plot import pyplot
+
+    plt = pyplot()
+    names = list(runs)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(names)), 3.8))
+    for i, name in enumerate(names):
+        r = runs[name]
+        for dx, key, label, color in ((-0.2, "grid_w0", "w=0", "tab:blue"),
+                                      (0.0, "final", "peak held, then w=H's decay", "tab:red"),
+                                      (0.2, "grid_wH", "w=H", "tab:green")):  # fmt: skip
+            if r[key] is not None:
+                ax.bar(i + dx, r[key], width=0.2, color=color, label=label if i == 0 else None)
+    lows = [r[k] for r in runs.values() for k in ("grid_w0", "final", "grid_wH") if r[k]]
+    ax.set_ylim(min(lows) - 0.05, max(lows) + 0.05)
+    ax.set_xticks(range(len(names)), names, rotation=20, fontsize=8)
+    ax.set_ylabel("final validation loss")
+    ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    from autowarm.bench.store import finished_run, write_json_atomic
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", default=DEFAULT_RUNS, help="comma list of OPTIMIZER@LR_FACTOR")
+    ap.add_argument("--hold", default="240", help="updates held at the peak (the w=H to compare)")
+    ap.add_argument("--steps", type=int, default=None, help="updates per run (default: preset's)")
+    ap.add_argument("--data", default="default", help="data source (as `autowarm train --data`)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--grid",
+        type=Path,
+        action="append",
+        default=None,
+        help="a stored bench results directory (repeatable; default: the LR axis)",
+    )
+    ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (1 thread each)")
+    ap.add_argument("--out", type=Path, default=ROOT)
+    args = ap.parse_args()
+    try:
+        args.runs = parse_runs(args.runs)
+        args.hold = parse_ints(args.hold, "--hold", 1)
+    except ValueError as e:
+        ap.error(str(e))
+    if args.steps is not None and args.steps <= max(args.hold):
+        ap.error(f"--steps must be above every --hold; got steps={args.steps}, "
+                 f"hold={max(args.hold)}")  # fmt: skip
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1; got {args.jobs}")
+    grids = args.grid if args.grid is not None else list(GRIDS)
+    runs_planned = plan(args)
+    todo = [(n, cfg, mults) for n, (cfg, mults, *_) in runs_planned.items()
+            if not finished_run(cfg.out, cfg, marker="hold.json")]  # fmt: skip
+    print(f"{len(runs_planned) - len(todo)} finished run(s) reused, {len(todo)} to train",
+          flush=True)  # fmt: skip
+    if todo:
+        with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:
+            for name, wall in pool.imap_unordered(_train, todo):
+                print(f"{name}: done in {wall:.0f} s", flush=True)
+    runs = {}
+    for name, (cfg, mults, opt, factor, h) in runs_planned.items():
+        rec = json.loads((Path(cfg.out) / "hold.json").read_text())
+        # stored grid runs of the same length only (another --steps is another workload)
+        w0, wh = (r if r is not None and len(r["lr_multiplier"]) == len(mults) else None
+                  for r in (grid_run(grids, opt, factor, w, args.seed) for w in (0, h)))  # fmt: skip
+        same_decay = None
+        if wh is not None:
+            same_decay = [float(x) for x in wh["lr_multiplier"][h:]] == mults[h:]
+        runs[name] = {"optimizer": opt, "lr_factor": factor, "hold": h,
+                      "final": rec["final_val_loss"],
+                      "grid_w0": None if w0 is None else w0["final_val_loss"],
+                      "grid_wH": None if wh is None else wh["final_val_loss"],
+                      "same_decay_as_grid_wH": same_decay}  # fmt: skip
+    summary = {"date": date.today().isoformat(), "data": args.data, "seed": args.seed,
+               "runs": runs}  # fmt: skip
+    write_json_atomic(args.out / "summary.json", summary)
+    plot(runs, args.out / "hold_vs_warmup.png", f"Peak held vs ramped, cpu model, seed {args.seed}")
+    for name, r in runs.items():
+        w0 = "-" if r["grid_w0"] is None else f"{r['grid_w0']:.4f}"
+        wh = "-" if r["grid_wH"] is None else f"{r['grid_wH']:.4f}"
+        print(f"{name:22s} held {r['final']:.4f}  w=0 {w0}  w={r['hold']} {wh}  "
+              f"same decay as w={r['hold']}: {r['same_decay_as_grid_wH']}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
