@@ -6,7 +6,9 @@ with the longest warm-up (w=240 of 600), and its benefit shows only in the decay
 (``benchmarks/warmup_benefit_timing.py``). This script separates the two: the *hold* arm runs the
 grid arm of warm-up ``H`` with its ramp replaced by the peak, that is, multiplier 1 for updates
 ``1..H`` and then exactly the w=H run's decay. If it matches w=H, the benefit came from where the
-decay starts. If it matches w=0 (or is worse), it came from the ramp itself.
+decay starts. If it matches w=0 (or is worse), it came from the ramp itself. With ``--ramp R``
+the run first ramps as the grid's w=R arm does (R updates), then holds the peak up to ``H``: a
+short warm-up with the late decay.
 
 Each run is the bench grid arm's config (the `cpu` preset, ``LR_FACTOR`` times the optimizer's
 preset LR, one seed) with the multipliers set by a training callback. The script writes
@@ -34,15 +36,23 @@ ROOT = Path(__file__).resolve().parent / "results" / "hold_vs_warmup"
 DEFAULT_RUNS = "muon@1,adamw@1,lion@1,normsgd@1,adamw@0.5,lion@0.5"
 
 
-def hold_multipliers(grid, hold: int, steps: int) -> list[float]:
-    """The peak for updates ``1..hold``, then ``grid`` (0-based, as the fixed schedules).
+def hold_multipliers(grid, hold: int, steps: int, ramp=None, ramp_steps: int = 0) -> list[float]:
+    """``ramp`` for updates ``1..ramp_steps``, the peak up to update ``hold``, then ``grid``.
+
+    ``grid`` and ``ramp`` are schedules (0-based, as the fixed schedules): the w=hold and the
+    w=ramp_steps grid arms.
 
     >>> hold_multipliers(lambda s: min(1.0, 0.5 * s), 2, 4)
     [1.0, 1.0, 1.0, 1.0]
     >>> hold_multipliers(lambda s: 1.0 - 0.2 * s, 1, 4)
     [1.0, 0.8, 0.6, 0.3999999999999999]
+    >>> hold_multipliers(lambda s: 0.5, 3, 5, ramp=lambda s: 0.1 * (s + 1), ramp_steps=2)
+    [0.1, 0.2, 1.0, 0.5, 0.5]
     """
-    return [1.0] * hold + [float(grid(s)) for s in range(hold, steps)]
+    if not 0 <= ramp_steps <= hold:
+        raise ValueError(f"the ramp ({ramp_steps} updates) must fit in the hold ({hold})")
+    head = [float(ramp(s)) for s in range(ramp_steps)] if ramp_steps else []
+    return head + [1.0] * (hold - ramp_steps) + [float(grid(s)) for s in range(hold, steps)]
 
 
 def plan(args: argparse.Namespace) -> dict[str, tuple]:
@@ -56,16 +66,20 @@ def plan(args: argparse.Namespace) -> dict[str, tuple]:
     data = DataConfig(source=args.data) if args.data != "default" else None
     out = {}
     for opt, factor in args.runs:
-        specs = bench_plan(bench, args.out, optimizers=[opt], seeds=1, warmup_steps=args.hold,
-                           adaptive=False, lr_factors=[factor], threads=1, steps=args.steps,
-                           data=data)  # fmt: skip
-        for spec, h in zip(specs, args.hold, strict=True):
-            cfg = spec.config
+        ws = sorted({*args.hold, *([args.ramp] if args.ramp else [])})
+        specs = dict(zip(ws, bench_plan(bench, args.out, optimizers=[opt], seeds=1,
+                                        warmup_steps=ws, adaptive=False, lr_factors=[factor],
+                                        threads=1, steps=args.steps, data=data), strict=True))  # fmt: skip
+        ramp = from_spec(specs[args.ramp].config.schedule, specs[args.ramp].config.steps) \
+            if args.ramp else None  # fmt: skip
+        for h in args.hold:
+            cfg = specs[h].config
             grid = from_spec(cfg.schedule, cfg.steps)
-            name = f"{opt}-lrx{factor:g}-hold{h}"
+            name = f"{opt}-lrx{factor:g}-" + (f"ramp{args.ramp}-" if args.ramp else "") + f"hold{h}"
             run = cfg.replace(seed=args.seed, schedule="constant",
                               out=str(Path(args.out) / "runs" / name))  # fmt: skip
-            out[name] = (run, hold_multipliers(grid, h, cfg.steps), opt, factor, h)
+            mults = hold_multipliers(grid, h, cfg.steps, ramp, args.ramp)
+            out[name] = (run, mults, opt, factor, h)
     return out
 
 
@@ -112,7 +126,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default=DEFAULT_RUNS, help="comma list of OPTIMIZER@LR_FACTOR")
-    ap.add_argument("--hold", default="240", help="updates held at the peak (the w=H to compare)")
+    ap.add_argument("--hold", default="240", help="the decay starts here (the w=H to compare)")
+    ap.add_argument("--ramp", type=int, default=0,
+                    help="updates of the grid's own warm-up ramp before the hold (default 0)")  # fmt: skip
     ap.add_argument("--steps", type=int, default=None, help="updates per run (default: preset's)")
     ap.add_argument("--data", default="default", help="data source (as `autowarm train --data`)")
     ap.add_argument("--seed", type=int, default=0)
@@ -131,6 +147,8 @@ def main() -> None:
         args.hold = parse_ints(args.hold, "--hold", 1)
     except ValueError as e:
         ap.error(str(e))
+    if not 0 <= args.ramp <= min(args.hold):
+        ap.error(f"--ramp must be between 0 and every --hold; got ramp={args.ramp}")
     if args.steps is not None and args.steps <= max(args.hold):
         ap.error(f"--steps must be above every --hold; got steps={args.steps}, "
                  f"hold={max(args.hold)}")  # fmt: skip

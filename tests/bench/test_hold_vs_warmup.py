@@ -78,3 +78,17 @@ def test_bad_arguments_are_one_line_errors(tmp_path, argv, message):
     res = subprocess.run([sys.executable, str(SCRIPT), *argv, "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=120, cwd=BENCH)  # fmt: skip
     assert res.returncode == 2 and message in res.stderr
+
+
+def test_a_ramp_runs_first_then_the_peak_then_the_decay():
+    mod = _load()
+    got = mod.hold_multipliers(lambda s: 0.5, 4, 6, ramp=lambda s: 0.25 * (s + 1), ramp_steps=2)
+    assert got == [0.25, 0.5, 1.0, 1.0, 0.5, 0.5]
+    with pytest.raises(ValueError, match="must fit in the hold"):
+        mod.hold_multipliers(lambda s: 0.5, 2, 6, ramp=lambda s: 0.5, ramp_steps=3)
+
+
+def test_a_ramp_longer_than_the_hold_is_a_one_line_error(tmp_path):
+    res = subprocess.run([sys.executable, str(SCRIPT), "--ramp", "300", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=BENCH)  # fmt: skip
+    assert res.returncode == 2 and "--ramp must be between 0 and every --hold" in res.stderr
