@@ -12,11 +12,12 @@ short warm-up with the late decay.
 
 Each run is the bench grid arm's config (the `cpu` preset, ``LR_FACTOR`` times the optimizer's
 preset LR, one seed) with the multipliers set by a training callback. The script writes
-``summary.json`` (per run: the hold arm's final loss beside the stored w=0 and w=H grid runs of
-the same seed) and ``hold_vs_warmup.png``. A finished run whose config equals the planned one is
+``summary.json`` (per run: the hold arm's final loss beside the stored w=0 and w=H grid runs and
+the default ``adaptive-auto`` run of the same seed; per cell: the held run minus each of them,
+paired by seed, with the 95% t interval) and ``hold_vs_warmup.png``. A finished run whose config equals the planned one is
 reused.
 
-    python benchmarks/hold_vs_warmup.py --runs adamw@1,lion@1 --hold 240 --jobs 2
+    python benchmarks/hold_vs_warmup.py --runs adamw@1,lion@1 --hold 240 --seeds 0,1,2 --jobs 2
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from cooldown_probe import GRIDS, Multipliers, grid_run, parse_ints  # sibling scripts
+from cooldown_probe import GRIDS, Multipliers, parse_ints  # sibling scripts
 from lr_response import parse_runs
 
 ROOT = Path(__file__).resolve().parent / "results" / "hold_vs_warmup"
@@ -56,7 +57,7 @@ def hold_multipliers(grid, hold: int, steps: int, ramp=None, ramp_steps: int = 0
 
 
 def plan(args: argparse.Namespace) -> dict[str, tuple]:
-    """Run name -> (RunConfig, multipliers, optimizer, factor, hold)."""
+    """Run name -> (RunConfig, multipliers, optimizer, factor, hold, seed)."""
     from autowarm.bench.presets import PRESETS
     from autowarm.bench.sweep import plan as bench_plan
     from autowarm.schedules.registry import from_spec
@@ -75,11 +76,61 @@ def plan(args: argparse.Namespace) -> dict[str, tuple]:
         for h in args.hold:
             cfg = specs[h].config
             grid = from_spec(cfg.schedule, cfg.steps)
-            name = f"{opt}-lrx{factor:g}-" + (f"ramp{args.ramp}-" if args.ramp else "") + f"hold{h}"
-            run = cfg.replace(seed=args.seed, schedule="constant",
-                              out=str(Path(args.out) / "runs" / name))  # fmt: skip
             mults = hold_multipliers(grid, h, cfg.steps, ramp, args.ramp)
-            out[name] = (run, mults, opt, factor, h)
+            for seed in args.seeds:
+                name = (f"{opt}-lrx{factor:g}-" + (f"ramp{args.ramp}-" if args.ramp else "")
+                        + f"hold{h}-s{seed}")  # fmt: skip
+                run = cfg.replace(seed=seed, schedule="constant",
+                                  out=str(Path(args.out) / "runs" / name))  # fmt: skip
+                out[name] = (run, mults, opt, factor, h, seed)
+    return out
+
+
+def stored(grids: list[Path], opt: str, factor: float, arm: str, seed: int, steps: int):
+    """The stored result of ``arm`` (``grid-w0``, ``adaptive-auto``, ...) of ``steps`` updates."""
+    suffix = "" if factor == 1 else f"-lrx{factor:g}"
+    for root in grids:
+        path = root / "results" / f"{opt}__{arm}{suffix}__s{seed}.json"
+        if path.exists():
+            r = json.loads(path.read_text())
+            return r if len(r["lr_multiplier"]) == steps else None  # another length: not this
+    return None
+
+
+COMPARED = {"grid_w0": "w=0", "grid_wH": "w=H", "adaptive": "adaptive-auto"}
+
+
+def paired(runs: dict) -> list[dict]:
+    """Per (optimizer, LR factor, hold): the held run minus w=0, w=H and the default, by seed.
+
+    >>> runs = {f"x{s}": {"optimizer": "lion", "lr_factor": 1.0, "hold": 240, "seed": s,
+    ...                   "final": 1.6 + 0.01 * s, "grid_w0": 1.65 + 0.01 * s,
+    ...                   "grid_wH": None, "adaptive": 1.6 + 0.02 * s} for s in range(3)}
+    >>> c = paired(runs)[0]
+    >>> c["n"], round(c["minus"]["grid_w0"]["mean"], 3), c["minus"]["grid_w0"]["verdict"]
+    (3, -0.05, 'better')
+    >>> c["minus"]["grid_wH"] is None, round(c["minus"]["adaptive"]["mean"], 3)
+    (True, -0.01)
+    """
+    from autowarm.bench.stats import paired_difference
+
+    cells: dict = {}
+    for r in runs.values():
+        cells.setdefault((r["optimizer"], r["lr_factor"], r["hold"]), []).append(r)
+    out = []
+    for (opt, factor, h), rs in sorted(cells.items()):
+        held = {r["seed"]: r["final"] for r in rs}
+        minus = {}
+        for key in COMPARED:
+            other = {r["seed"]: r[key] for r in rs if r[key] is not None}
+            if not other:
+                minus[key] = None
+                continue
+            d = paired_difference(held, other)
+            minus[key] = {"mean": d.mean, "half_width": d.half_width, "n": d.n,
+                          "verdict": d.verdict}  # fmt: skip
+        out.append({"optimizer": opt, "lr_factor": factor, "hold": h, "n": len(held),
+                    "held_mean": sum(held.values()) / len(held), "minus": minus})  # fmt: skip
     return out
 
 
@@ -96,24 +147,25 @@ def _train(item) -> tuple[str, float]:
     return name, time.perf_counter() - t0
 
 
-def plot(runs: dict, path: Path, title: str) -> None:
-    """Final loss of w=0, the hold arm and w=H, one group per run."""
+def plot(cells: list[dict], path: Path, title: str) -> None:
+    """The held run minus w=0, w=H and the default (mean over seeds, 95% interval), per cell."""
     from autowarm._plot import pyplot
 
     plt = pyplot()
-    names = list(runs)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(names)), 3.8))
-    for i, name in enumerate(names):
-        r = runs[name]
-        for dx, key, label, color in ((-0.2, "grid_w0", "w=0", "tab:blue"),
-                                      (0.0, "final", "peak held, then w=H's decay", "tab:red"),
-                                      (0.2, "grid_wH", "w=H", "tab:green")):  # fmt: skip
-            if r[key] is not None:
-                ax.bar(i + dx, r[key], width=0.2, color=color, label=label if i == 0 else None)
-    lows = [r[k] for r in runs.values() for k in ("grid_w0", "final", "grid_wH") if r[k]]
-    ax.set_ylim(min(lows) - 0.05, max(lows) + 0.05)
-    ax.set_xticks(range(len(names)), names, rotation=20, fontsize=8)
-    ax.set_ylabel("final validation loss")
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.5 * len(cells)), 3.8))
+    for i, c in enumerate(cells):
+        for dx, (key, label), color in zip((-0.25, 0.0, 0.25), COMPARED.items(),
+                                           ("tab:blue", "tab:green", "tab:gray"), strict=True):  # fmt: skip
+            d = c["minus"][key]
+            if d is not None:
+                err = d["half_width"] if d["half_width"] == d["half_width"] else 0.0
+                ax.bar(i + dx, d["mean"], width=0.25, yerr=err, color=color,
+                       label=f"held minus {label}" if i == 0 else None)  # fmt: skip
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(range(len(cells)),
+                  [f"{c['optimizer']} {c['lr_factor']:g}x\nheld to {c['hold']}" for c in cells],
+                  fontsize=8)  # fmt: skip
+    ax.set_ylabel("final loss difference (nats)")
     ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -131,7 +183,7 @@ def main() -> None:
                     help="updates of the grid's own warm-up ramp before the hold (default 0)")  # fmt: skip
     ap.add_argument("--steps", type=int, default=None, help="updates per run (default: preset's)")
     ap.add_argument("--data", default="default", help="data source (as `autowarm train --data`)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default="0", help="comma list of seeds (paired by seed)")
     ap.add_argument(
         "--grid",
         type=Path,
@@ -145,6 +197,7 @@ def main() -> None:
     try:
         args.runs = parse_runs(args.runs)
         args.hold = parse_ints(args.hold, "--hold", 1)
+        args.seeds = parse_ints(args.seeds, "--seeds", 0)
     except ValueError as e:
         ap.error(str(e))
     if not 0 <= args.ramp <= min(args.hold):
@@ -165,28 +218,37 @@ def main() -> None:
             for name, wall in pool.imap_unordered(_train, todo):
                 print(f"{name}: done in {wall:.0f} s", flush=True)
     runs = {}
-    for name, (cfg, mults, opt, factor, h) in runs_planned.items():
+    for name, (cfg, mults, opt, factor, h, seed) in runs_planned.items():
         rec = json.loads((Path(cfg.out) / "hold.json").read_text())
-        # stored grid runs of the same length only (another --steps is another workload)
-        w0, wh = (r if r is not None and len(r["lr_multiplier"]) == len(mults) else None
-                  for r in (grid_run(grids, opt, factor, w, args.seed) for w in (0, h)))  # fmt: skip
+        # stored runs of the same length only (another --steps is another workload)
+        w0, wh, ad = (stored(grids, opt, factor, arm, seed, len(mults))
+                      for arm in ("grid-w0", f"grid-w{h}", "adaptive-auto"))  # fmt: skip
         same_decay = None
         if wh is not None:
             same_decay = [float(x) for x in wh["lr_multiplier"][h:]] == mults[h:]
-        runs[name] = {"optimizer": opt, "lr_factor": factor, "hold": h,
-                      "final": rec["final_val_loss"],
-                      "grid_w0": None if w0 is None else w0["final_val_loss"],
-                      "grid_wH": None if wh is None else wh["final_val_loss"],
+        runs[name] = {"optimizer": opt, "lr_factor": factor, "hold": h, "seed": seed,
+                      "ramp": args.ramp, "final": rec["final_val_loss"],
+                      **{k: None if r is None else r["final_val_loss"]
+                         for k, r in zip(COMPARED, (w0, wh, ad), strict=True)},
                       "same_decay_as_grid_wH": same_decay}  # fmt: skip
-    summary = {"date": date.today().isoformat(), "data": args.data, "seed": args.seed,
-               "runs": runs}  # fmt: skip
+    cells = paired(runs)
+    summary = {"date": date.today().isoformat(), "data": args.data, "seeds": args.seeds,
+               "ramp": args.ramp, "runs": runs, "paired": cells}  # fmt: skip
     write_json_atomic(args.out / "summary.json", summary)
-    plot(runs, args.out / "hold_vs_warmup.png", f"Peak held vs ramped, cpu model, seed {args.seed}")
+    seeds = ",".join(map(str, args.seeds))
+    plot(cells, args.out / "hold_vs_warmup.png", f"Peak held vs ramped, cpu model, seeds {seeds}")
     for name, r in runs.items():
         w0 = "-" if r["grid_w0"] is None else f"{r['grid_w0']:.4f}"
         wh = "-" if r["grid_wH"] is None else f"{r['grid_wH']:.4f}"
-        print(f"{name:22s} held {r['final']:.4f}  w=0 {w0}  w={r['hold']} {wh}  "
+        print(f"{name:26s} held {r['final']:.4f}  w=0 {w0}  w={r['hold']} {wh}  "
               f"same decay as w={r['hold']}: {r['same_decay_as_grid_wH']}")  # fmt: skip
+    for c in cells:
+        diffs = "; ".join(
+            f"minus {COMPARED[k]} " + ("-" if d is None else
+                                       f"{d['mean']:+.4f} +- {d['half_width']:.4f} ({d['verdict']})")
+            for k, d in c["minus"].items())  # fmt: skip
+        print(f"{c['optimizer']} {c['lr_factor']:g}x held to {c['hold']}, {c['n']} seed(s): "
+              f"{c['held_mean']:.4f}; {diffs}")  # fmt: skip
 
 
 if __name__ == "__main__":

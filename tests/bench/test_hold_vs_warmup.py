@@ -46,9 +46,10 @@ def test_a_real_run_holds_the_peak_then_follows_the_stored_decay(tmp_path):
            "--data", str(TEXT), "--grid", str(grid.parent), "--out", str(tmp_path / "out")]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
-    run = json.loads((tmp_path / "out" / "summary.json").read_text())["runs"]["adamw-lrx1-hold2"]
+    run = json.loads((tmp_path / "out" / "summary.json").read_text())["runs"]["adamw-lrx1-hold2-s0"]
     assert run["grid_w0"] is None and run["same_decay_as_grid_wH"] is None and run["final"] > 0
-    metrics = tmp_path / "out" / "runs" / "adamw-lrx1-hold2" / "metrics.jsonl"
+    assert run["seed"] == 0 and run["adaptive"] is None
+    metrics = tmp_path / "out" / "runs" / "adamw-lrx1-hold2-s0" / "metrics.jsonl"
     lrs = [json.loads(x)["lr"][0] / 3e-3 for x in metrics.read_text().splitlines()
            if "train_loss" in x]  # fmt: skip
     assert lrs[:2] == [1.0, 1.0] and lrs[2] < 1.0 and lrs[4] < lrs[3] < lrs[2]
@@ -60,9 +61,12 @@ def test_a_real_run_holds_the_peak_then_follows_the_stored_decay(tmp_path):
     )
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and "1 finished run(s) reused, 0 to train" in res.stdout
-    run = json.loads((tmp_path / "out" / "summary.json").read_text())["runs"]["adamw-lrx1-hold2"]
+    run = json.loads((tmp_path / "out" / "summary.json").read_text())["runs"]["adamw-lrx1-hold2-s0"]
     assert run["grid_wH"] == 1.5 and run["same_decay_as_grid_wH"] is True
     assert run["grid_w0"] is None  # a 600-update run is not this 5-update workload
+    (cell,) = json.loads((tmp_path / "out" / "summary.json").read_text())["paired"]
+    assert cell["n"] == 1 and cell["minus"]["grid_wH"]["mean"] == pytest.approx(run["final"] - 1.5)
+    assert cell["minus"]["grid_w0"] is None and cell["minus"]["grid_wH"]["verdict"] == "n/a"
     assert (tmp_path / "out" / "hold_vs_warmup.png").stat().st_size > 0
 
 
@@ -92,3 +96,20 @@ def test_a_ramp_longer_than_the_hold_is_a_one_line_error(tmp_path):
     res = subprocess.run([sys.executable, str(SCRIPT), "--ramp", "300", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=120, cwd=BENCH)  # fmt: skip
     assert res.returncode == 2 and "--ramp must be between 0 and every --hold" in res.stderr
+
+
+def _run(seed, final, w0=None, wh=None, ad=None):
+    return {"optimizer": "lion", "lr_factor": 1.0, "hold": 240, "seed": seed, "final": final,
+            "grid_w0": w0, "grid_wH": wh, "adaptive": ad}  # fmt: skip
+
+
+def test_paired_differences_by_seed_with_their_interval():
+    mod = _load()
+    runs = {s: _run(s, 1.60 + 0.01 * s, w0=1.65 + 0.01 * s, ad=1.60 + 0.02 * s) for s in range(3)}
+    runs[3] = _run(3, 1.60, wh=1.61)  # a seed only w=H has: its difference alone
+    (c,) = mod.paired(runs)
+    assert c["n"] == 4 and c["held_mean"] == pytest.approx(1.6075)
+    w0 = c["minus"]["grid_w0"]
+    assert w0["mean"] == pytest.approx(-0.05) and w0["n"] == 3 and w0["verdict"] == "better"
+    assert c["minus"]["adaptive"]["mean"] == pytest.approx(-0.01)
+    assert c["minus"]["grid_wH"]["n"] == 1 and c["minus"]["grid_wH"]["verdict"] == "n/a"
