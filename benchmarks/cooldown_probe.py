@@ -26,17 +26,18 @@ reused.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import multiprocessing as mp
 import shutil
 import time
 from datetime import date
 from pathlib import Path
 
-from lr_response import parse_runs  # the sibling script (on sys.path): the same OPT@LR parser
+from lr_response import parse_runs, run_pending  # the sibling script (on sys.path)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / "results" / "cooldown_probe"
+MARKER = "probe.json"  # a finished probe's record in its run directory
 # Where the stored 3-seed grids of the LR axis are (the parity check and the final ranking).
 GRIDS = (HERE / "results" / "lr_axis_hold_3seeds", HERE / "results" / "lr_axis_muon_normsgd")
 
@@ -83,11 +84,15 @@ class Multipliers:
         return {"probe_mult": self.mults[ctx.step - 1]}
 
 
-def grid_run(grids: list[Path], opt: str, factor: float, w: int, seed: int) -> dict | None:
-    """The stored grid run of (optimizer, LR factor, warm-up, seed), or None."""
+def stored_run(grids: list[Path], opt: str, factor: float, arm: str, seed: int) -> dict | None:
+    """The stored result of (optimizer, LR factor, arm, seed), or None.
+
+    ``arm`` as in the bench's run ids: ``grid-w240``, ``adaptive-auto``; the first of ``grids``
+    (bench output directories) that holds it wins.
+    """
     suffix = "" if factor == 1 else f"-lrx{factor:g}"
     for root in grids:
-        path = root / "results" / f"{opt}__grid-w{w}{suffix}__s{seed}.json"
+        path = root / "results" / f"{opt}__{arm}{suffix}__s{seed}.json"
         if path.exists():
             return json.loads(path.read_text())
     return None
@@ -117,15 +122,20 @@ def plan(args: argparse.Namespace) -> dict[str, tuple]:
     return out
 
 
-def _train(item) -> tuple[str, float]:
+def train_multipliers(item, marker: str) -> tuple[str, float]:
+    """Train ``(name, cfg, mults)`` with :class:`Multipliers`; write ``marker`` in its directory.
+
+    The marker holds the final validation loss and the multipliers. An unfinished run starts
+    again from the first update (the callback's schedule is not checkpointed).
+    """
     from autowarm.bench.store import write_json_atomic
     from autowarm.train import train
 
     name, cfg, mults = item
-    shutil.rmtree(cfg.out, ignore_errors=True)  # an unfinished probe starts again
+    shutil.rmtree(cfg.out, ignore_errors=True)
     t0 = time.perf_counter()
     final = train(cfg, callbacks=[Multipliers(mults)], progress=False)
-    write_json_atomic(Path(cfg.out) / "probe.json",
+    write_json_atomic(Path(cfg.out) / marker,
                       {"final_val_loss": final["final_val_loss"], "mults": mults})  # fmt: skip
     return name, time.perf_counter() - t0
 
@@ -192,7 +202,7 @@ def plot(runs: dict, path: Path, title: str) -> None:
 
 
 def main() -> None:
-    from autowarm.bench.store import finished_run, write_json_atomic
+    from autowarm.bench.store import write_json_atomic
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="muon@1,adamw@1,lion@1,normsgd@1",
@@ -224,17 +234,12 @@ def main() -> None:
         ap.error(f"--jobs must be at least 1; got {args.jobs}")
     grids = args.grid if args.grid is not None else list(GRIDS)
     probes = plan(args)
-    todo = [(n, cfg, mults) for n, (cfg, mults, *_) in probes.items()
-            if not finished_run(cfg.out, cfg, marker="probe.json")]  # fmt: skip
-    print(f"{len(probes) - len(todo)} finished probe(s) reused, {len(todo)} to train", flush=True)
-    if todo:
-        with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:
-            for name, wall in pool.imap_unordered(_train, todo):
-                print(f"{name}: done in {wall:.0f} s", flush=True)
+    run_pending({n: (cfg, mults) for n, (cfg, mults, *_) in probes.items()}, MARKER,
+                functools.partial(train_multipliers, marker=MARKER), args.jobs, what="probe")  # fmt: skip
     runs = {}
     for name, (cfg, _, opt, factor, w, b) in probes.items():
-        rec = json.loads((Path(cfg.out) / "probe.json").read_text())
-        stored = grid_run(grids, opt, factor, w, args.seed)
+        rec = json.loads((Path(cfg.out) / MARKER).read_text())
+        stored = stored_run(grids, opt, factor, f"grid-w{w}", args.seed)
         same = None
         if stored is not None:  # the first b updates must be the stored grid run's
             same = train_losses(Path(cfg.out))[:b] == [float(x) for x in stored["train_loss"][:b]]

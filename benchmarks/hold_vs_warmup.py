@@ -23,17 +23,16 @@ reused.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import multiprocessing as mp
-import shutil
-import time
 from datetime import date
 from pathlib import Path
 
-from cooldown_probe import GRIDS, Multipliers, parse_ints  # sibling scripts
-from lr_response import parse_runs
+from cooldown_probe import GRIDS, parse_ints, stored_run, train_multipliers  # sibling scripts
+from lr_response import parse_runs, run_pending
 
 ROOT = Path(__file__).resolve().parent / "results" / "hold_vs_warmup"
+MARKER = "hold.json"  # a finished run's record in its run directory
 DEFAULT_RUNS = "muon@1,adamw@1,lion@1,normsgd@1,adamw@0.5,lion@0.5"
 
 
@@ -88,13 +87,8 @@ def plan(args: argparse.Namespace) -> dict[str, tuple]:
 
 def stored(grids: list[Path], opt: str, factor: float, arm: str, seed: int, steps: int):
     """The stored result of ``arm`` (``grid-w0``, ``adaptive-auto``, ...) of ``steps`` updates."""
-    suffix = "" if factor == 1 else f"-lrx{factor:g}"
-    for root in grids:
-        path = root / "results" / f"{opt}__{arm}{suffix}__s{seed}.json"
-        if path.exists():
-            r = json.loads(path.read_text())
-            return r if len(r["lr_multiplier"]) == steps else None  # another length: not this
-    return None
+    r = stored_run(grids, opt, factor, arm, seed)
+    return r if r is not None and len(r["lr_multiplier"]) == steps else None  # another length
 
 
 COMPARED = {"grid_w0": "w=0", "grid_wH": "w=H", "adaptive": "adaptive-auto"}
@@ -134,19 +128,6 @@ def paired(runs: dict) -> list[dict]:
     return out
 
 
-def _train(item) -> tuple[str, float]:
-    from autowarm.bench.store import write_json_atomic
-    from autowarm.train import train
-
-    name, cfg, mults = item
-    shutil.rmtree(cfg.out, ignore_errors=True)  # an unfinished run starts again
-    t0 = time.perf_counter()
-    final = train(cfg, callbacks=[Multipliers(mults)], progress=False)
-    write_json_atomic(Path(cfg.out) / "hold.json",
-                      {"final_val_loss": final["final_val_loss"], "mults": mults})  # fmt: skip
-    return name, time.perf_counter() - t0
-
-
 def plot(cells: list[dict], path: Path, title: str) -> None:
     """The held run minus w=0, w=H and the default (mean over seeds, 95% interval), per cell."""
     from autowarm._plot import pyplot
@@ -174,7 +155,7 @@ def plot(cells: list[dict], path: Path, title: str) -> None:
 
 
 def main() -> None:
-    from autowarm.bench.store import finished_run, write_json_atomic
+    from autowarm.bench.store import write_json_atomic
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default=DEFAULT_RUNS, help="comma list of OPTIMIZER@LR_FACTOR")
@@ -209,17 +190,11 @@ def main() -> None:
         ap.error(f"--jobs must be at least 1; got {args.jobs}")
     grids = args.grid if args.grid is not None else list(GRIDS)
     runs_planned = plan(args)
-    todo = [(n, cfg, mults) for n, (cfg, mults, *_) in runs_planned.items()
-            if not finished_run(cfg.out, cfg, marker="hold.json")]  # fmt: skip
-    print(f"{len(runs_planned) - len(todo)} finished run(s) reused, {len(todo)} to train",
-          flush=True)  # fmt: skip
-    if todo:
-        with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:
-            for name, wall in pool.imap_unordered(_train, todo):
-                print(f"{name}: done in {wall:.0f} s", flush=True)
+    run_pending({n: (cfg, mults) for n, (cfg, mults, *_) in runs_planned.items()}, MARKER,
+                functools.partial(train_multipliers, marker=MARKER), args.jobs)  # fmt: skip
     runs = {}
     for name, (cfg, mults, opt, factor, h, seed) in runs_planned.items():
-        rec = json.loads((Path(cfg.out) / "hold.json").read_text())
+        rec = json.loads((Path(cfg.out) / MARKER).read_text())
         # stored runs of the same length only (another --steps is another workload)
         w0, wh, ad = (stored(grids, opt, factor, arm, seed, len(mults))
                       for arm in ("grid-w0", f"grid-w{h}", "adaptive-auto"))  # fmt: skip

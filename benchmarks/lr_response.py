@@ -207,6 +207,25 @@ def _train(item) -> tuple[str, float]:
     return name, time.perf_counter() - t0
 
 
+def run_pending(planned: dict, marker: str, worker, jobs: int, what: str = "run") -> None:
+    """Train the planned runs that have not finished, ``jobs`` at a time, in spawned workers.
+
+    ``planned``: run name -> ``(RunConfig, payload)``; a run counts as finished when its directory
+    holds ``marker`` and the config it ran with equals the planned one
+    (:func:`autowarm.bench.store.finished_run`). ``worker((name, cfg, payload))`` trains one run,
+    writes ``marker`` and returns ``(name, seconds)``.
+    """
+    from autowarm.bench.store import finished_run
+
+    todo = [(n, cfg, payload) for n, (cfg, payload) in planned.items()
+            if not finished_run(cfg.out, cfg, marker=marker)]  # fmt: skip
+    print(f"{len(planned) - len(todo)} finished {what}(s) reused, {len(todo)} to train", flush=True)
+    if todo:
+        with mp.get_context("spawn").Pool(min(jobs, len(todo))) as pool:
+            for name, wall in pool.imap_unordered(worker, todo):
+                print(f"{name}: done in {wall:.0f} s", flush=True)
+
+
 def _rows(run_dir: Path) -> list[dict]:
     from autowarm import runlog
 
@@ -238,7 +257,7 @@ def plot(configs: dict, path: Path, title: str) -> None:
 
 
 def main() -> None:
-    from autowarm.bench.store import finished_run, write_json_atomic
+    from autowarm.bench.store import write_json_atomic
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="adamw@1,adamw@4,muon@0.5,muon@1",
@@ -271,13 +290,7 @@ def main() -> None:
     configs = plan(args)
     loops = {name: loop_for(args, opt, args.steps) for (opt, f), name in
              zip(args.runs, configs, strict=True)}  # fmt: skip
-    todo = [(n, c, loops[n]) for n, c in configs.items()
-            if not finished_run(c.out, c, marker="response.json")]  # fmt: skip
-    print(f"{len(configs) - len(todo)} finished run(s) reused, {len(todo)} to train", flush=True)
-    if todo:
-        with mp.get_context("spawn").Pool(min(args.jobs, len(todo))) as pool:
-            for name, wall in pool.imap_unordered(_train, todo):
-                print(f"{name}: done in {wall:.0f} s", flush=True)
+    run_pending({n: (c, loops[n]) for n, c in configs.items()}, "response.json", _train, args.jobs)
     runs = {}
     for name, cfg in configs.items():
         runs[name] = {"lr": cfg.lr, "seed": cfg.seed,
