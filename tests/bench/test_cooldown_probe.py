@@ -1,6 +1,5 @@
 """benchmarks/cooldown_probe.py: the probe's multipliers, its inputs, and a real short probe."""
 
-import importlib.util
 import itertools
 import json
 import subprocess
@@ -8,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmark_scripts import load
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 SCRIPT = BENCH / "cooldown_probe.py"
@@ -15,14 +15,7 @@ TEXT = Path(__file__).resolve().parents[1] / "assets" / "text"  # 57 KB: a fast 
 
 
 def _load():
-    sys.path.insert(0, str(BENCH))  # the script imports its sibling lr_response
-    try:
-        spec = importlib.util.spec_from_file_location("cooldown_probe", SCRIPT)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(BENCH))
-    return mod
+    return load("cooldown_probe")
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,15 @@
 """benchmarks/guard_replay.py: the guard over recorded curves finds the spike, not the smooth run."""
 
-import importlib.util
 import json
 from pathlib import Path
+
+from benchmark_scripts import load
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "guard_replay.py"
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("guard_replay", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load("guard_replay")
 
 
 def test_replay_flags_the_spiking_run_only(tmp_path, capsys):

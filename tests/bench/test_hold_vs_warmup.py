@@ -1,12 +1,12 @@
 """benchmarks/hold_vs_warmup.py: the held multipliers, a real short run against a stored grid."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from benchmark_scripts import load
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 SCRIPT = BENCH / "hold_vs_warmup.py"
@@ -14,14 +14,7 @@ TEXT = Path(__file__).resolve().parents[1] / "assets" / "text"
 
 
 def _load():
-    sys.path.insert(0, str(BENCH))  # the script imports its siblings
-    try:
-        spec = importlib.util.spec_from_file_location("hold_vs_warmup", SCRIPT)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(BENCH))
-    return mod
+    return load("hold_vs_warmup")
 
 
 @pytest.mark.parametrize(

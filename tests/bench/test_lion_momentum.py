@@ -1,22 +1,19 @@
 """benchmarks/lion_momentum.py: the arms' configs, a real short run per arm, reuse on a re-run."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from benchmark_scripts import load
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lion_momentum.py"
 TEXT = Path(__file__).resolve().parents[1] / "assets" / "text"  # 57 KB: a fast final evaluation
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("lion_momentum", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load("lion_momentum")
 
 
 def _args(tmp_path, **kw):

@@ -1,6 +1,5 @@
 """benchmarks/lr_response.py: the A-B-A trial rule, its decay, the configs, and a real short run."""
 
-import importlib.util
 import itertools
 import json
 import math
@@ -9,17 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmark_scripts import load
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lr_response.py"
 TEXT = Path(__file__).resolve().parents[1] / "assets" / "text"  # 57 KB: a fast final evaluation
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("lr_response", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("lr_response", mod)  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+    return load("lr_response")
 
 
 def _trial(loop, falls, start=5.0, noise=(0.01, -0.01, 0.0)):

@@ -1,6 +1,5 @@
 """benchmarks/warmup_benefit_timing.py: ranks, the leader's regret, and a run on stored results."""
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -8,15 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmark_scripts import load
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "warmup_benefit_timing.py"
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("warmup_benefit_timing", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load("warmup_benefit_timing")
 
 
 @pytest.mark.parametrize(
